@@ -1,0 +1,26 @@
+"""User-facing errors. Anything raised as `UserError` is printed as one clear message and the
+process exits with status 2; nothing half-written is left behind (records are written atomically)."""
+from __future__ import annotations
+
+EXIT_USER_ERROR = 2
+FETCH_DATA_HINT = "run `make data` (links ../shared/data when present, else downloads the originals)"
+
+
+class UserError(Exception):
+    """Bad input the user can fix: wrong config value, missing or malformed file, unloadable encoder."""
+
+
+class ConfigError(UserError):
+    """A config value is out of range or combines badly with another."""
+
+
+class DataError(UserError):
+    """A dataset file is missing, malformed, or yields an unusable split."""
+
+
+class EncoderError(UserError):
+    """An encoder or tokenizer cannot be loaded (e.g. a hub id while offline)."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or inf; a diagnostic file is written next to the run."""

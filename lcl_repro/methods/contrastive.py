@@ -1,0 +1,33 @@
+"""Objectives that add a contrastive term to cross-entropy on the primary encoder: SCL (Gunel et al.)
+and CE+CL (LaCon's self-supervised baseline)."""
+from __future__ import annotations
+
+from lcl_repro.losses import infonce_loss, supcon_loss
+from lcl_repro.methods.base import LossOutput, Objective
+
+
+class SCL(Objective):
+    """(1 - lam) CE + lam SupCon on the l2-normalised [CLS] vectors (Gunel et al. 2021, Eq. 1-2).
+
+    `views: 1` is Gunel's single-view batch; `views: 2` is the LCL paper's SCL baseline, which sees
+    each original next to its WordNet copy (methods.md §5.3).
+    """
+
+    def training_loss(self, batch: dict) -> LossOutput:
+        feats = self.features(batch)
+        ce = self.supervised_loss(self.head(feats), batch["labels"])
+        scl = supcon_loss(feats, batch["labels"], self.cfg.temperature)
+        loss = (1 - self.cfg.lam) * ce + self.cfg.lam * scl
+        return LossOutput(loss, {"ce": ce.detach(), "contrastive": scl.detach()})
+
+
+class CECL(Objective):
+    """(1 - lam) CE + lam InfoNCE between two dropout views of each example, labels ignored: the
+    "CE+CL" baseline of LaCon Table 2 (SimCSE-style views). CE is taken on the first view."""
+
+    def training_loss(self, batch: dict) -> LossOutput:
+        view_a, view_b = self.features(batch), self.features(batch)  # dropout differs per pass
+        ce = self.supervised_loss(self.head(view_a), batch["labels"])
+        cl = infonce_loss(view_a, view_b, self.cfg.temperature)
+        loss = (1 - self.cfg.lam) * ce + self.cfg.lam * cl
+        return LossOutput(loss, {"ce": ce.detach(), "contrastive": cl.detach()})

@@ -1,0 +1,79 @@
+"""LaCon: label-anchored contrastive learning (Zhang et al. 2022), vanilla and label-fusion."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lcl_repro.losses import lacon_loss
+from lcl_repro.methods.base import LossOutput, Objective
+
+
+def projection_head(dim: int, layers: int) -> nn.Module:
+    """LaCon's g: `layers` linear maps of width d with ReLU between them (3 in the paper;
+    0 = identity, the "-g" ablation)."""
+    if layers == 0:
+        return nn.Identity()
+    modules: list[nn.Module] = []
+    for i in range(layers):
+        modules.append(nn.Linear(dim, dim))
+        if i < layers - 1:
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules)
+
+
+class LabelFusion(nn.Module):
+    """LEAM-style label-token attention (LaCon §3.4; methods.md §7.6): G[c, j] = cos(L_c, E_j), a
+    convolution over the token axis (window 2r+1) with ReLU, max over labels gives a score per
+    token, softmax over real tokens (padding masked) weights the token states into one vector."""
+
+    def __init__(self, num_labels: int, window: int):
+        super().__init__()
+        self.conv = nn.Conv1d(num_labels, num_labels, kernel_size=window, padding=window // 2)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, label_embeddings: torch.Tensor) -> torch.Tensor:
+        g = torch.einsum("btd,cd->bct", F.normalize(tokens, dim=-1), F.normalize(label_embeddings, dim=-1))
+        scores = F.relu(self.conv(g)).amax(dim=1)  # [B, T]
+        scores = scores.masked_fill(mask == 0, torch.finfo(scores.dtype).min)
+        beta = torch.softmax(scores, dim=-1)
+        return torch.einsum("bt,btd->bd", beta, tokens)
+
+
+class LaCon(Objective):
+    """Encoder -> [label fusion] -> projection head g -> H; learnable label embeddings L [C, d].
+
+        L = L'_ICL + L_LCL + lam L_LER       (LaCon Eq. 5; no cross-entropy term)
+
+    Prediction (vanilla and fusion): argmax_c cos(H, L_c); `predict` returns cos / tau as scores so
+    their softmax is a proper class distribution.
+    """
+
+    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation=None):
+        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation)
+        self.projection = projection_head(self.dim, cfg.projection_layers)
+        self.label_embeddings = nn.Parameter(torch.empty(num_labels, self.dim))
+        nn.init.normal_(self.label_embeddings, std=self.encoder.config.initializer_range)
+        self.fusion = LabelFusion(num_labels, cfg.fusion_window) if cfg.fusion else None
+
+    def build_head(self):
+        return None
+
+    def instance(self, batch: dict) -> torch.Tensor:
+        if self.fusion is None:
+            return self.projection(self.features(batch))
+        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+        tokens = self.encoder(**inputs).last_hidden_state
+        return self.projection(self.fusion(tokens, batch["attention_mask"], self.label_embeddings))
+
+    def training_loss(self, batch: dict) -> LossOutput:
+        c = self.cfg
+        total, terms = lacon_loss(self.instance(batch), self.label_embeddings, batch["labels"], c.temperature,
+                                  c.heads, c.lam, use_icl=c.use_icl, use_lcl=c.use_lcl, use_ler=c.use_ler,
+                                  denominator=c.label_centred_denominator, normalise=c.label_centred_normalise)
+        return LossOutput(total, {k: v.detach() for k, v in terms.items()})
+
+    @torch.no_grad()
+    def predict(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.instance(batch).float()
+        cos = F.normalize(h, dim=-1) @ F.normalize(self.label_embeddings.float(), dim=-1).T
+        return cos / self.cfg.temperature, h

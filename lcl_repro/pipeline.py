@@ -1,0 +1,139 @@
+"""One training run from a composed config: `run(cfg) -> metrics`. No Hydra here, so tests and
+notebooks call it directly; `lcl_repro.cli` is the command-line wrapper."""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from lcl_repro.config import validate
+from lcl_repro.errors import ConfigError, UserError
+from lcl_repro.track import record
+from lcl_repro.track.files import read_json, write_json, write_text
+
+
+def resolve_device(hw) -> torch.device:
+    if hw.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"hardware={hw.name} needs CUDA, which this machine lacks; use hardware=cpu or hardware=auto")
+    if hw.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(hw.device)
+
+
+def show_progress(cfg) -> bool:
+    return sys.stderr.isatty() if cfg.progress is None else bool(cfg.progress)
+
+
+def check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"cannot write the run folder {folder}: {err.strerror}; set output_root=<writable dir>") from err
+
+
+def prepare_data(cfg, progress: bool):
+    """Read, sample, augment and tokenise the dataset; returns (Splits, data facts for the record)."""
+    from lcl_repro.data import load_text_dataset
+    from lcl_repro.data.features import as_rows, content_hash, tokenize
+    from lcl_repro.models.encoder import load_tokenizer
+    from lcl_repro.train.loop import Splits
+
+    import datasets
+
+    if not progress:
+        datasets.disable_progress_bars()
+    data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+    tokenizer = load_tokenizer(cfg.encoder)
+    max_length = min(cfg.dataset.max_length or cfg.encoder.max_positions, cfg.encoder.max_positions)
+    facts = {"sizes": {s: len(data.splits[s]) for s in data.splits}, "label_names": data.label_names,
+             "notes": data.notes, "max_length": max_length}
+    augmented = None
+    if cfg.method.views == 2:
+        from lcl_repro.data.augment import augment_texts, augmentation_stats
+
+        texts = data.splits["train"]["text"]
+        augmented = augment_texts(texts, seed=cfg.seed, p=cfg.method.augment_p, max_words=cfg.method.augment_max,
+                                  cache_dir=Path(cfg.cache_dir) / "augment",
+                                  cache_key=f"{data.name}-{content_hash(data, {})}", progress=progress)
+        facts["augmentation"] = augmentation_stats(texts, augmented)
+    tokenized, key = tokenize(data, tokenizer, max_length, Path(cfg.cache_dir), augmented)
+    facts["feature_cache"] = key
+    splits = Splits(train=as_rows(tokenized["train"], cfg.method.views),
+                    validation=as_rows(tokenized["validation"]), test=as_rows(tokenized["test"]),
+                    test_uids=list(tokenized["test"]["uid"]), task=data.task, num_labels=data.num_labels,
+                    metric_names=list(cfg.dataset.metrics), selection_metric=cfg.dataset.selection_metric,
+                    pad_id=tokenizer.pad_token_id)
+    return splits, facts, len(tokenizer)
+
+
+def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
+    """Train and evaluate one run, writing its record; skip it when already finished."""
+    validate(cfg)
+    folder = record.run_dir(cfg, overrides)
+    if cfg.overwrite and folder.exists() and not cfg.dry_run:
+        shutil.rmtree(folder)
+    if record.finished(folder, cfg):
+        print(f"skip: finished run in {folder} (overwrite=true redoes it)", flush=True)
+        return read_json(folder / "metrics.json")
+    if cfg.dry_run:
+        status = "resume from checkpoint" if (folder / "checkpoint").exists() else "new run"
+        print(OmegaConf.to_yaml(cfg, resolve=True))
+        print(f"run folder: {folder} ({status})", flush=True)
+        return {}
+    check_writable(folder)
+
+    from lcl_repro.methods import build_objective
+    from lcl_repro.track.logger import make_tracker
+    from lcl_repro.train.loop import Trainer
+    from lcl_repro.train.seed import seed_everything
+
+    started = time.perf_counter()
+    device = resolve_device(cfg.hardware)
+    if cfg.hardware.num_threads:
+        torch.set_num_threads(cfg.hardware.num_threads)
+    progress = show_progress(cfg)
+    splits, facts, vocab_size = prepare_data(cfg, progress)
+    seed_everything(cfg.seed)
+    objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab_size).to(device)
+    write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    record.write_environment(folder, str(device))
+
+    tracker = make_tracker(cfg, folder)
+    failed = True
+    try:
+        state = Trainer(objective, splits, cfg, folder, device, tracker, progress).fit()
+        tracker.log_summary({f"final/test_{k}": v for k, v in state.best.get("test", {}).items()})
+        failed = False
+    finally:
+        tracker.finish(failed)
+    result = {
+        "dataset": cfg.dataset.name, "method": cfg.method.name, "encoder": cfg.encoder.name, "seed": cfg.seed,
+        "run_dir": str(folder), "fingerprint": record.fingerprint(cfg), "overrides": list(overrides),
+        "selection_metric": cfg.dataset.selection_metric, "best_epoch": state.best.get("epoch"),
+        "validation": state.best.get("validation", {}), "test": state.best.get("test", {}),
+        "test_per_class_f1": state.best.get("test_per_class_f1"),
+        "curves": [{k: v for k, v in row.items() if k != "seconds"} for row in state.curves],
+        "data": facts, "steps": state.step,
+        "timing": {"epoch_seconds": [row.get("seconds") for row in state.curves],
+                   "wall_seconds": round(time.perf_counter() - started, 2),
+                   "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+    }
+    write_json(folder / "metrics.json", result)
+    record.mark_done(folder, cfg)
+    if not cfg.keep_checkpoints:
+        from lcl_repro.train import checkpoint
+
+        checkpoint.prune(folder)
+    shown = ", ".join(f"{k}={v:.2f}" for k, v in result["test"].items())
+    print(f"test ({cfg.dataset.selection_metric}-selected epoch {result['best_epoch']}): {shown}", flush=True)
+    print(f"run folder: {folder}", flush=True)
+    return result

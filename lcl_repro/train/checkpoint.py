@@ -1,0 +1,33 @@
+"""Epoch-end checkpoints for resuming: everything needed to continue bit-for-bit on CPU."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+
+from lcl_repro.track.files import atomic_write
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+def path(run_dir: Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR / "last.pt"
+
+
+def save(run_dir: Path, state: dict) -> None:
+    atomic_write(path(run_dir), lambda tmp: torch.save(state, tmp))
+
+
+def load(run_dir: Path, device: torch.device) -> dict | None:
+    """The last checkpoint, or None. Loaded with `weights_only=True`: a checkpoint can hold tensors
+    and plain values only, never pickled code."""
+    p = path(run_dir)
+    if not p.exists():
+        return None
+    return torch.load(p, map_location=device, weights_only=True)
+
+
+def prune(run_dir: Path) -> None:
+    """Finished runs keep only what reports need (record files), unless keep_checkpoints=true."""
+    shutil.rmtree(Path(run_dir) / CHECKPOINT_DIR, ignore_errors=True)

@@ -1,0 +1,211 @@
+"""The training loop: plain PyTorch, one file, read top to bottom.
+
+For every stage of the objective: AdamW (decoupled weight decay, none on bias/LayerNorm), linear
+schedule, autocast + grad scaler for fp16, gradient clipping per network, evaluation of validation
+and test after every epoch, best-epoch selection on validation, an atomic checkpoint at every
+epoch end. Rerunning an interrupted run resumes from that checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from lcl_repro.data.features import Collator, train_batches
+from lcl_repro.errors import NonFiniteLossError
+from lcl_repro.eval import metrics
+from lcl_repro.eval.predict import Predictions, autocast, predict
+from lcl_repro.methods.base import Objective, Stage
+from lcl_repro.track.files import atomic_write, write_json
+from lcl_repro.train import checkpoint
+from lcl_repro.train.seed import rng_state, set_rng_state
+
+
+@dataclass
+class Splits:
+    """Tokenised rows of each split plus what evaluation needs to know about them."""
+
+    train: list[dict]
+    validation: list[dict]
+    test: list[dict]
+    test_uids: list[str]
+    task: str
+    num_labels: int
+    metric_names: list[str]
+    selection_metric: str
+    pad_id: int
+
+
+@dataclass
+class LoopState:
+    stage: int = 0
+    epoch: int = 0  # next epoch to run within `stage`
+    step: int = 0  # optimisation steps taken over all stages
+    best: dict = field(default_factory=dict)  # {"epoch", "validation": {...}, "test": {...}}
+    curves: list[dict] = field(default_factory=list)  # one row per finished epoch
+
+
+def no_decay(name: str) -> bool:
+    return "bias" in name or "LayerNorm.weight" in name or "layer_norm.weight" in name
+
+
+def make_optimizer(objective: Objective, stage: Stage, cfg) -> torch.optim.AdamW:
+    trainable = {id(p) for m in stage.modules for p in m.parameters()}
+    named = [(n, p) for n, p in objective.named_parameters() if id(p) in trainable]
+    groups = [{"params": [p for n, p in named if not no_decay(n)], "weight_decay": cfg.weight_decay},
+              {"params": [p for n, p in named if no_decay(n)], "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=stage.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps)
+
+
+def freeze_all_but(objective: Objective, modules: list[torch.nn.Module]) -> None:
+    objective.requires_grad_(False)
+    for m in modules:
+        m.requires_grad_(True)
+
+
+def improved(value: float, best: dict, metric: str) -> bool:
+    # Strictly greater, as in the LCL authors' code: ties keep the earlier epoch.
+    return not best or value > best["validation"][metric]
+
+
+class Trainer:
+    def __init__(self, objective: Objective, splits: Splits, cfg, run_dir: Path, device: torch.device,
+                 tracker, progress: bool):
+        self.objective, self.splits, self.cfg, self.run_dir = objective, splits, cfg, Path(run_dir)
+        self.device, self.tracker, self.progress = device, tracker, progress
+        self.precision = cfg.hardware.precision
+        regression = splits.task == "regression"
+        self.eval_collator = Collator(splits.pad_id, 1, regression)
+        self.regression = regression
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, rows: list[dict], desc: str) -> tuple[Predictions, dict[str, float]]:
+        preds = predict(self.objective, rows, self.eval_collator, self.cfg.hardware.eval_batch_size,
+                        self.device, self.precision, desc, self.progress)
+        return preds, metrics.compute(self.splits.metric_names, preds.labels, preds.scores, self.splits.task)
+
+    def save_predictions(self, preds: Predictions, epoch: int) -> None:
+        arrays = {"uid": np.array(self.splits.test_uids), "label": preds.labels, "epoch": np.array(epoch),
+                  "scores": preds.scores.astype(np.float32)}
+        if not self.regression:
+            arrays["prediction"] = preds.scores.argmax(-1)
+            arrays["probabilities"] = preds.probabilities().astype(np.float32)
+        if self.cfg.save_embeddings:
+            arrays["embedding"] = preds.embeddings.astype(np.float32)
+        atomic_write(self.run_dir / "predictions.npz", lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+
+    # ------------------------------------------------------------------ one optimisation step
+    def step(self, stage: Stage, batch: dict, optimizer, scheduler, scaler, state: LoopState, epoch: int) -> dict:
+        with autocast(self.device, self.precision):
+            out = stage.loss(batch)
+        if not torch.isfinite(out.loss):
+            self.diagnose(stage, batch, out, state, epoch)
+        scaler.scale(out.loss).backward()
+        scaler.unscale_(optimizer)
+        for group in self.objective.clip_groups():
+            params = [p for p in group if p.grad is not None]
+            if params:
+                torch.nn.utils.clip_grad_norm_(params, self.cfg.method.max_grad_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return {"loss": out.loss.item(), **{k: v.item() for k, v in out.terms.items()}}
+
+    def diagnose(self, stage, batch, out, state, epoch) -> None:
+        uids = batch["index"].tolist()
+        info = {"stage": stage.name, "epoch": epoch, "step": state.step, "batch_indices": uids,
+                "loss": float(out.loss), "terms": {k: float(v) for k, v in out.terms.items()}}
+        write_json(self.run_dir / "nonfinite_loss.json", info)
+        raise NonFiniteLossError(f"non-finite training loss at step {state.step} (stage {stage.name}, "
+                                 f"epoch {epoch}); diagnostic written to {self.run_dir / 'nonfinite_loss.json'}")
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> LoopState:
+        state = LoopState()
+        saved = checkpoint.load(self.run_dir, self.device)
+        if saved is not None:
+            state = LoopState(**saved["loop"])
+            self.objective.load_state_dict(saved["model"])
+        rows = self.splits.train
+        for si, stage in enumerate(self.objective.stages()):
+            if si < state.stage:
+                continue
+            freeze_all_but(self.objective, stage.modules)
+            collator = Collator(self.splits.pad_id, stage.views, self.regression)
+            drop_last = self.cfg.method.drop_last
+            # The schedule counts the dropped last batch too (LCL authors' code).
+            per_epoch = math.ceil(len(rows) / stage.batch_size)
+            total = per_epoch * stage.epochs
+            warmup = stage.warmup_steps or round(stage.warmup_ratio * total)
+            optimizer = make_optimizer(self.objective, stage, self.cfg.method)
+            scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
+            scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+            if saved is not None and si == state.stage:
+                optimizer.load_state_dict(saved["optimizer"])
+                scheduler.load_state_dict(saved["scheduler"])
+                scaler.load_state_dict(saved["scaler"])
+                set_rng_state(saved["rng"])
+                saved = None
+            for epoch in range(state.epoch, stage.epochs):
+                row = self.train_epoch(stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last)
+                if stage.evaluate:
+                    row.update(self.evaluate_epoch(state, si, epoch))
+                state.curves.append(row)
+                self.tracker.log_epoch(row, state.step)
+                self.report(row)
+                state.epoch = epoch + 1
+                if epoch + 1 == stage.epochs:
+                    state.stage, state.epoch = si + 1, 0
+                checkpoint.save(self.run_dir, {
+                    "loop": vars(state), "model": self.objective.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state()})
+        return state
+
+    def train_epoch(self, stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last) -> dict:
+        self.objective.train()
+        sums: dict[str, float] = {}
+        n = 0
+        started = time.perf_counter()
+        batches = list(train_batches(rows, stage.batch_size, self.cfg.seed, epoch + 1000 * state.stage, drop_last))
+        bar = tqdm(batches, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", disable=not self.progress,
+                   leave=False)
+        for idx in bar:
+            batch = {k: v.to(self.device) for k, v in collator([rows[i] for i in idx]).items()}
+            values = self.step(stage, batch, optimizer, scheduler, scaler, state, epoch)
+            state.step += 1
+            n += 1
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v
+            lr = scheduler.get_last_lr()[0]
+            bar.set_postfix(loss=f"{values['loss']:.4f}")
+            self.tracker.log_step({**{f"train/{k}": v for k, v in values.items()}, "train/lr": lr}, state.step)
+        if drop_last and len(rows) % stage.batch_size:
+            scheduler.step()  # the skipped partial batch still advances the schedule (authors' code)
+        row = {"stage": stage.name, "epoch": epoch + 1, "steps": n,
+               "seconds": round(time.perf_counter() - started, 3)}
+        row.update({f"train_{k}": v / max(n, 1) for k, v in sums.items()})
+        return row
+
+    def evaluate_epoch(self, state: LoopState, si: int, epoch: int) -> dict:
+        val_preds, val = self.evaluate(self.splits.validation, "validation")
+        test_preds, test = self.evaluate(self.splits.test, "test")
+        metric = self.splits.selection_metric
+        if self.cfg.method.selection == "last_epoch" or improved(val[metric], state.best, metric):
+            state.best = {"stage": si, "epoch": epoch + 1, "validation": val, "test": test}
+            if not self.regression:
+                state.best["test_per_class_f1"] = metrics.per_class_f1(test_preds.labels, test_preds.scores,
+                                                                       self.splits.num_labels)
+            self.save_predictions(test_preds, epoch + 1)
+        return {**{f"validation_{k}": v for k, v in val.items()}, **{f"test_{k}": v for k, v in test.items()}}
+
+    def report(self, row: dict) -> None:
+        shown = {k: v for k, v in row.items() if k.startswith(("train_loss", "validation_", "test_"))}
+        text = " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+        print(f"[{row['stage']} epoch {row['epoch']}] {text}", flush=True)

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real config composed with Hydra's compose API, shrunk for speed."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+from lcl_repro.config import register_configs  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CONF = REPO / "conf"
+
+
+def shared_data_dir() -> Path | None:
+    """The real datasets: `data/` (made by `make data`) or ../shared/data beside the repo."""
+    for candidate in (os.environ.get("LCL_SHARED_DATA"), REPO / "data", REPO.parent / "shared" / "data"):
+        if candidate and (Path(candidate) / "emoint").is_dir():
+            return Path(candidate).resolve()
+    return None
+
+
+DATA = shared_data_dir()
+needs_data = pytest.mark.skipif(DATA is None, reason="real datasets absent (no data/ or ../shared/data); run `make data`")
+
+register_configs()
+
+
+def compose_config(overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+@pytest.fixture
+def tiny_overrides(tmp_path) -> list[str]:
+    """A real-data run small enough for seconds on CPU: tiny random encoder, 48/24/24 examples."""
+    return [f"data_dir={DATA}", f"output_root={tmp_path / 'outputs'}", f"cache_dir={tmp_path / 'cache'}",
+            "encoder=tiny", "dataset.limit.train=48", "dataset.limit.validation=24", "dataset.limit.test=24",
+            "method.epochs=2", "method.batch_size=8", "progress=false"]

@@ -1,0 +1,70 @@
+"""Every config option composes; schemas reject typos and wrong types; validate() rejects nonsense."""
+from __future__ import annotations
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from lcl_repro.config import validate
+from lcl_repro.errors import ConfigError
+from tests.conftest import CONF, compose_config
+
+GROUPS = {g: sorted(p.stem for p in (CONF / g).glob("*.yaml")) for g in ("method", "dataset", "encoder", "hardware", "logger")}
+
+
+@pytest.mark.parametrize("group,option", [(g, o) for g, opts in GROUPS.items() for o in opts])
+def test_every_option_composes_and_validates(group, option):
+    cfg = compose_config([f"{group}={option}"])
+    assert cfg[group].name == option  # the option name is the name used in paths, W&B and tables
+    if not (group == "dataset" and cfg.dataset.task == "regression"):
+        validate(cfg)
+
+
+def test_required_groups_present():
+    assert {"ce", "scl", "lcl", "lacon", "lacon_fusion", "supcl_seq", "ce_cl"} <= set(GROUPS["method"])
+    assert {"cpu", "gpu", "t4_fp16", "bf16", "auto"} <= set(GROUPS["hardware"])
+    assert {"minilm", "electra_base", "bert_base", "roberta_base", "roberta_large", "tiny"} <= set(GROUPS["encoder"])
+    assert {"wandb", "none"} <= set(GROUPS["logger"])
+
+
+def test_method_dataset_specialisation_applies_paper_values():
+    assert compose_config(["method=lcl", "dataset=goemotions"]).method.alpha == 0.1  # LCL App. B
+    assert compose_config(["method=lcl", "dataset=isear"]).method.lr == 3e-5
+    assert compose_config(["method=lcl", "dataset=sst5"]).method.temperature == 0.1
+    plain = compose_config(["method=lcl", "dataset=ed"]).method
+    assert (plain.alpha, plain.lr, plain.temperature) == (0.5, 2e-5, 0.3)
+
+
+def test_misspelt_key_fails_at_composition():
+    with pytest.raises((ConfigCompositionException, ConfigKeyError)):
+        compose_config(["method.temprature=0.1", "method=scl"])
+
+
+def test_wrong_type_fails_at_composition():
+    with pytest.raises((ConfigCompositionException, ValidationError)):
+        compose_config(["method.lr=fast"])
+
+
+def test_unknown_option_lists_valid_ones():
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_config(["method=lcll"])
+    assert "lcl" in str(err.value) and "supcl_seq" in str(err.value)
+
+
+@pytest.mark.parametrize("override,key", [
+    ("method.temperature=0", "method.temperature"),
+    ("method.alpha=1.5", "method.alpha"),
+    ("method.lr=-1e-5", "method.lr"),
+    ("method.batch_size=1", "method.batch_size"),
+    ("method.head_dropout=1.0", "method.head_dropout"),
+])
+def test_validate_names_the_key(override, key):
+    cfg = compose_config(["method=lcl", override])
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate(cfg)
+
+
+def test_dropout_views_out_of_range():
+    cfg = compose_config(["method=supcl_seq", "method.dropout_views=[0.1,1.0]"])
+    with pytest.raises(ConfigError, match="dropout"):
+        validate(cfg)
