@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from lcl_repro.env import configure_offline_mode
 
@@ -47,6 +48,48 @@ def _task(cfg) -> float | None:
     return (result.get("validation") or {}).get(cfg.dataset.selection_metric)
 
 
+def first_of_each_sweep(args: list[str]) -> list[str]:
+    """The overrides of the sweep's first job (Hydra's own parser expands `a,b`, `range()`, ...)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    plain = [a for a in args if not a.startswith("-")]
+    out = []
+    for o in OverridesParser.create().parse_overrides(plain):
+        if o.is_sweep_override():
+            out.append(f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}")
+        else:
+            out.append(o.input_line)
+    return out
+
+
+def tidy_hydra_message(text: str) -> str:
+    """Hydra's message without the search-path dump and the internal schema entries."""
+    text = text.split("Config search path")[0]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("base_")]
+    head = [ln for ln in lines if ln.endswith(":") or " " in ln]
+    options = [ln for ln in lines if ln not in head]
+    return " ".join(head) + (" " + ", ".join(options) if options else "")
+
+
+def preflight(args: list[str]) -> None:
+    """Compose the (first job's) config before Hydra takes over, so an unknown option, a misspelt
+    key or a wrong type exits with status 2 and one message instead of a traceback."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from lcl_repro.errors import EXIT_USER_ERROR
+
+    conf = str(Path(__file__).resolve().parents[1] / "conf")
+    try:
+        overrides = first_of_each_sweep(args)
+        with initialize_config_dir(config_dir=conf, version_base="1.3"):
+            compose("config", overrides=[o for o in overrides if not o.lstrip("+~").startswith("hydra")])
+    except (HydraException, OmegaConfBaseException) as err:
+        print(f"error: {tidy_hydra_message(str(err))}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_offline_mode()
     import hydra
@@ -55,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
 
     register_configs()
     args = expand_ranges(sys.argv[1:] if argv is None else argv)
+    if not {"--help", "-h", "--cfg", "-c", "--info", "--hydra-help"} & set(args):
+        preflight(args)
     sys.argv = [sys.argv[0], *args]
     hydra.main(config_path="../conf", config_name="config", version_base="1.3")(_task)()
 

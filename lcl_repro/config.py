@@ -55,9 +55,11 @@ class DatasetConfig:
     # Which labelled split plays "test" and which "validation" (GLUE hides its test labels):
     # official | dev_as_test | half_dev (Gunel: test = half of dev, validation = 500 of the other half)
     split_protocol: str = "official"
+    split_seed: int = 0  # seed of the dev halving / validation carve-out; fixed, so every run sees one test set
     format: str = "reconstructed"  # ED only: original (train/valid/test.csv) | reconstructed
     text_field: str = "prompt"  # ED only: prompt (authors' code) | first_utterance (paper)
-    skip_first_line: bool = True  # EmoInt only: authors' reader drops each file's first line
+    skip_first_line: bool = True  # EmoInt only: authors' reader drops the first line of each split
+    binary: bool = False  # SST only: drop neutral roots, {0,1} -> 0, {3,4} -> 1 (LCL's SST-2)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     limit: LimitConfig = field(default_factory=LimitConfig)
     max_length: Optional[int] = None  # tokens; null = encoder maximum (LCL: no truncation)

@@ -22,8 +22,9 @@ class SupCLSeq(Objective):
     """
 
     def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation=None):
-        # Eager attention reads the dropout module's p; SDPA would ignore the per-view changes.
-        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation="eager")
+        # transformers 5 attention (eager and SDPA) reads `self.dropout.p` at call time, so changing
+        # the modules' p is enough; tests/test_methods.py proves p=0 in train mode equals eval mode.
+        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation)
         self.default_dropout = float(self.encoder.config.hidden_dropout_prob)
 
     def view_probabilities(self) -> list[float | None]:

@@ -1,0 +1,77 @@
+"""`python -m lcl_repro.data DATASET [overrides...]`: load one dataset option and print a JSON
+summary (split sizes, labels, per-label counts, two training examples, notes).
+
+Overrides are Hydra-style, as for `run.py`: `dataset.limit.train=100 seed=1 data_dir=../shared/data`.
+A data or config problem prints one line to stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from lcl_repro.errors import EXIT_USER_ERROR, UserError
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+USAGE = "usage: python -m lcl_repro.data DATASET [key=value ...]   (DATASET: a file name in conf/dataset/)"
+
+
+def compose(dataset: str, overrides: list[str]):
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from lcl_repro.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return hydra_compose("config", overrides=[f"dataset={dataset}", *overrides])
+
+
+def label_counts(data, split: str) -> dict:
+    labels = data.splits[split]["label"]
+    if data.task != "classification":
+        return {"min": min(labels), "max": max(labels), "mean": round(sum(labels) / len(labels), 4)}
+    counts = Counter(labels)
+    return {name: counts.get(i, 0) for i, name in enumerate(data.label_names)}
+
+
+def summary(data) -> dict:
+    examples = [dict(row) for row in data.splits["train"].select(range(min(2, len(data.splits["train"]))))]
+    if data.task == "classification":
+        for row in examples:
+            row["label_name"] = data.label_names[row["label"]]
+    return {
+        "name": data.name,
+        "task": data.task,
+        "sizes": {split: len(ds) for split, ds in data.splits.items()},
+        "label_names": data.label_names,
+        "label_counts": {split: label_counts(data, split) for split in data.splits},
+        "examples": examples,
+        "notes": data.notes,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0].startswith("-") or "=" in args[0]:
+        print(USAGE, file=sys.stderr)
+        return EXIT_USER_ERROR
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from lcl_repro.data import load_text_dataset
+
+    try:
+        cfg = compose(args[0], args[1:])
+        data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+    except (UserError, HydraException, OmegaConfBaseException) as err:
+        message = " ".join(str(err).split())  # one line, whatever the source
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    print(json.dumps(summary(data), indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

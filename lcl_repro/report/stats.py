@@ -1,0 +1,68 @@
+"""Significance tests the papers use, from scipy.stats, each reported with the smallest p-value the
+test can reach at that sample size (so a verdict is never printed that the data cannot support)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+TESTS = ("welch", "paired_t", "wilcoxon", "mannwhitney")
+
+
+@dataclass
+class TestResult:
+    test: str
+    statistic: float
+    p: float
+    p_min_possible: float  # 0 when the test's p can be arbitrarily small
+    n_a: int
+    n_b: int
+    note: str = ""
+
+
+def min_p(test: str, n_a: int, n_b: int, alternative: str = "two-sided") -> float:
+    """Smallest attainable p of an exact rank test: 2 / 2^n (signed-rank, n pairs) or
+    2 / C(n_a + n_b, n_a) (rank-sum), halved for one-sided alternatives. t-tests have no floor."""
+    sides = 1 if alternative != "two-sided" else 2
+    if test == "wilcoxon":
+        return min(1.0, sides / 2 ** n_a)
+    if test == "mannwhitney":
+        return min(1.0, sides / math.comb(n_a + n_b, n_a))
+    return 0.0
+
+
+def compare(a, b, test: str, alternative: str = "two-sided") -> TestResult:
+    """Compare two samples of per-seed scores. Paired tests pair a[i] with b[i] (same seed)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    note = ""
+    if test == "welch":
+        r = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
+    elif test == "paired_t":
+        r = stats.ttest_rel(a, b, alternative=alternative)
+    elif test == "wilcoxon":
+        if np.allclose(a, b):
+            return TestResult(test, float("nan"), 1.0, min_p(test, len(a), len(b), alternative), len(a), len(b),
+                              "all pairs tied")
+        r = stats.wilcoxon(a, b, alternative=alternative, method="auto")
+    elif test == "mannwhitney":
+        r = stats.mannwhitneyu(a, b, alternative=alternative, method="auto")
+    else:
+        raise ValueError(f"unknown test {test!r}; choose from {', '.join(TESTS)}")
+    floor = min_p(test, len(a), len(b), alternative)
+    if floor >= 0.05:
+        note = f"with n={len(a)} this test cannot reach p < 0.05 (minimum {floor:.4f})"
+    return TestResult(test, float(r.statistic), float(r.pvalue), floor, len(a), len(b), note)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control)."""
+    order = np.argsort(pvalues)
+    m = len(pvalues)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, (m - rank) * pvalues[idx])
+        adjusted[idx] = min(1.0, running)
+    return adjusted.tolist()
