@@ -48,9 +48,11 @@ def prepare_data(cfg, progress: bool):
     from lcl_repro.train.loop import Splits
 
     import datasets
+    import transformers
 
     if not progress:
         datasets.disable_progress_bars()
+        transformers.utils.logging.disable_progress_bar()
     data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
     tokenizer = load_tokenizer(cfg.encoder)
     max_length = min(cfg.dataset.max_length or cfg.encoder.max_positions, cfg.encoder.max_positions)
@@ -60,11 +62,14 @@ def prepare_data(cfg, progress: bool):
     if cfg.method.views == 2:
         from lcl_repro.data.augment import augment_texts, augmentation_stats
 
-        texts = data.splits["train"]["text"]
-        augmented = augment_texts(texts, seed=cfg.seed, p=cfg.method.augment_p, max_words=cfg.method.augment_max,
-                                  cache_dir=Path(cfg.cache_dir) / "augment",
-                                  cache_key=f"{data.name}-{content_hash(data, {})}", progress=progress)
-        facts["augmentation"] = augmentation_stats(texts, augmented)
+        augmented, facts["augmentation"] = {}, {}
+        for column in ("text", "text_pair") if data.is_pair else ("text",):
+            texts = data.splits["train"][column]
+            augmented[column] = augment_texts(
+                texts, seed=cfg.seed, p=cfg.method.augment_p, max_words=cfg.method.augment_max,
+                cache_dir=Path(cfg.cache_dir) / "augment", cache_key=f"{data.name}-{column}-{content_hash(data, {})}",
+                progress=progress)
+            facts["augmentation"][column] = augmentation_stats(texts, augmented[column])
     tokenized, key = tokenize(data, tokenizer, max_length, Path(cfg.cache_dir), augmented)
     facts["feature_cache"] = key
     splits = Splits(train=as_rows(tokenized["train"], cfg.method.views),
@@ -82,8 +87,10 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     if cfg.overwrite and folder.exists() and not cfg.dry_run:
         shutil.rmtree(folder)
     if record.finished(folder, cfg):
+        result = read_json(folder / "metrics.json")
         print(f"skip: finished run in {folder} (overwrite=true redoes it)", flush=True)
-        return read_json(folder / "metrics.json")
+        print_summary(result)
+        return result
     if cfg.dry_run:
         status = "resume from checkpoint" if (folder / "checkpoint").exists() else "new run"
         print(OmegaConf.to_yaml(cfg, resolve=True))
@@ -133,7 +140,11 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
         from lcl_repro.train import checkpoint
 
         checkpoint.prune(folder)
-    shown = ", ".join(f"{k}={v:.2f}" for k, v in result["test"].items())
-    print(f"test ({cfg.dataset.selection_metric}-selected epoch {result['best_epoch']}): {shown}", flush=True)
-    print(f"run folder: {folder}", flush=True)
+    print_summary(result)
     return result
+
+
+def print_summary(result: dict) -> None:
+    shown = ", ".join(f"{k}={v:.2f}" for k, v in result["test"].items())
+    print(f"test ({result['selection_metric']}-selected epoch {result['best_epoch']}): {shown}", flush=True)
+    print(f"run folder: {result['run_dir']}", flush=True)

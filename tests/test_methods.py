@@ -64,7 +64,16 @@ def test_lcl_has_two_networks_clipped_separately(tiny_overrides):
     # Two-view batches: every original sits next to its WordNet copy with the same label.
     batch = Collator(splits.pad_id, views=2)(splits.train[:4])
     assert batch["input_ids"].shape[0] == 8 and torch.equal(batch["labels"][0::2], batch["labels"][1::2])
-    assert facts["augmentation"]["changed_share"] > 0.5  # most tweets got at least one synonym
+    assert facts["augmentation"]["text"]["changed_share"] > 0.5  # most tweets got at least one synonym
+
+
+def test_lcl_on_a_sentence_pair_task_augments_both_sentences(tiny_overrides):
+    cfg = compose_config(["method=lcl", "dataset=glue_rte", *tiny_overrides, "dataset.limit.train=16"])
+    splits, facts, _ = prepare_data(cfg, progress=False)
+    assert set(facts["augmentation"]) == {"text", "text_pair"}
+    assert facts["augmentation"]["text_pair"]["changed_share"] > 0.5
+    batch = Collator(splits.pad_id, views=2)(splits.train[:4])
+    assert (batch["token_type_ids"] == 1).any()  # the pair is encoded as two segments in both views
 
 
 def test_lcl_weighting_network_gets_contrastive_gradient_unless_detached(tiny_overrides):

@@ -105,3 +105,39 @@ def test_checkpoint_loads_with_weights_only(tiny_overrides):
     cfg, _ = run_method("ce", tiny_overrides, ["keep_checkpoints=true"])
     state = torch.load(checkpoint.path(record.run_dir(cfg)), weights_only=True)
     assert state["loop"]["stage"] == 1 and len(state["loop"]["curves"]) == 2
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_code_paths_on_cpu(precision, tiny_overrides):
+    """The autocast (and, for fp16, grad-scaler) paths of hardware=bf16 / t4_fp16, exercised on CPU."""
+    cfg, result = run_method("lcl", tiny_overrides, ["hardware=cpu", f"hardware.precision={precision}", "method.epochs=1"])
+    assert all(np.isfinite(v) for v in result["test"].values())
+    assert result["curves"][0]["train_loss"] == pytest.approx(result["curves"][0]["train_loss"])  # finite
+
+
+def test_token_cache_is_keyed_by_data_tokenizer_and_length(tiny_overrides):
+    from lcl_repro.pipeline import prepare_data
+
+    cfg = compose_config(["method=ce", "dataset=emoint", *tiny_overrides])
+    _, facts_a, _ = prepare_data(cfg, progress=False)
+    _, facts_b, _ = prepare_data(cfg, progress=False)
+    assert facts_a["feature_cache"] == facts_b["feature_cache"]
+    cache = sorted(p.name for p in (record.Path(cfg.cache_dir) / "features").iterdir())
+    assert len(cache) == 1
+    shorter = compose_config(["method=ce", "dataset=emoint", *tiny_overrides, "dataset.max_length=16"])
+    other_limit = compose_config(["method=ce", "dataset=emoint", *tiny_overrides, "dataset.limit.train=40"])
+    keys = {prepare_data(c, progress=False)[1]["feature_cache"] for c in (shorter, other_limit)}
+    assert len(keys | {facts_a["feature_cache"]}) == 3
+
+
+def test_hub_encoder_offline_fails_fast_with_a_hint(tiny_overrides):
+    import time
+
+    from lcl_repro.errors import EncoderError
+
+    cfg = compose_config(["method=ce", "dataset=emoint", *[o for o in tiny_overrides if o != "encoder=tiny"],
+                          "encoder=electra_base"])
+    start = time.perf_counter()
+    with pytest.raises(EncoderError, match="encoder=minilm"):
+        pipeline.run(cfg)
+    assert time.perf_counter() - start < 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from lcl_repro.data.base import SPLITS, TextDataset
+from lcl_repro.track.files import default_mode
 
 TOKEN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
 FEATURES_VERSION = 1  # bump when the cached layout changes
@@ -40,18 +42,20 @@ def tokenizer_identity(tokenizer: PreTrainedTokenizerBase) -> dict:
 
 
 def tokenize(data: TextDataset, tokenizer: PreTrainedTokenizerBase, max_length: int, cache_dir: Path,
-             augmented: list[str] | None = None) -> tuple[datasets.DatasetDict, str]:
-    """Token ids for every split (plus `aug_*` columns on train for the augmented view), cached on
-    disk under a key from the data content, tokenizer and max length. Returns (splits, cache key)."""
+             augmented: dict[str, list[str]] | None = None) -> tuple[datasets.DatasetDict, str]:
+    """Token ids for every split (plus `aug_*` columns on train for the augmented view, whose
+    `augmented` texts map each text column to its views), cached on disk under a key from the data
+    content, tokenizer and max length. Returns (splits, cache key)."""
     key = content_hash(data, {"tok": tokenizer_identity(tokenizer), "max_length": max_length,
-                              "aug": hashlib.sha256("\x00".join(augmented).encode()).hexdigest() if augmented else None})
+                              "aug": hashlib.sha256(json.dumps(augmented, sort_keys=True).encode()).hexdigest() if augmented else None})
     path = Path(cache_dir) / "features" / f"{data.name}-{key}"
     if path.exists():
         return datasets.load_from_disk(str(path)), key
 
-    def encode(batch: dict, prefix: str = "", column: str = "text") -> dict:
-        pair = batch.get("text_pair")
-        enc = tokenizer(batch[column], pair, truncation=True, max_length=max_length)
+    def encode(batch: dict, prefix: str = "") -> dict:
+        source = "aug_" if prefix else ""
+        enc = tokenizer(batch[source + "text"], batch.get(source + "text_pair"), truncation=True,
+                        max_length=max_length)
         out = {prefix + k: enc[k] for k in TOKEN_COLUMNS if k in enc}
         out[prefix + "length"] = [len(ids) for ids in enc["input_ids"]]
         return out
@@ -60,13 +64,15 @@ def tokenize(data: TextDataset, tokenizer: PreTrainedTokenizerBase, max_length: 
     for split in SPLITS:
         ds = data.splits[split]
         if split == "train" and augmented is not None:
-            ds = ds.add_column("text_aug", augmented)
-            ds = ds.map(lambda b: encode(b, "aug_", "text_aug"), batched=True, desc="tokenise train (augmented)")
+            for column, views in augmented.items():
+                ds = ds.add_column("aug_" + column, views)
+            ds = ds.map(lambda b: encode(b, "aug_"), batched=True, desc="tokenise train (augmented)")
         splits[split] = ds.map(encode, batched=True, desc=f"tokenise {split}")
     result = datasets.DatasetDict(splits)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        os.chmod(tmp, default_mode(directory=True))
         result.save_to_disk(str(tmp))
         tmp.rename(path)  # atomic: a half-written cache is never picked up
     except OSError:

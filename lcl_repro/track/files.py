@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+def default_mode(directory: bool = False) -> int:
+    """Permissions a plain open() would give (mkstemp/mkdtemp create private 0600/0700 entries)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp_path)` on a temporary file in the same folder, fsync it, then rename it over
     `path` (rename is atomic on POSIX within one filesystem)."""
@@ -17,6 +24,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, default_mode())
         write(Path(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())

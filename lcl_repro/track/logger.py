@@ -3,6 +3,7 @@ training: any W&B failure is a warning and logging falls back to offline, then t
 from __future__ import annotations
 
 import os
+import uuid
 import warnings
 from pathlib import Path
 
@@ -55,7 +56,7 @@ class WandbTracker(NullTracker):
 
         self.wandb, self.every = wandb, cfg.logger.log_every
         id_file = Path(run_dir) / "wandb_id"
-        run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+        run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
         id_file.parent.mkdir(parents=True, exist_ok=True)
         id_file.write_text(run_id)
         kwargs = dict(project=cfg.logger.project, entity=cfg.logger.entity, id=run_id, resume="allow",

@@ -185,6 +185,11 @@ class Trainer:
                 sums[k] = sums.get(k, 0.0) + v
             lr = scheduler.get_last_lr()[0]
             bar.set_postfix(loss=f"{values['loss']:.4f}")
+            if not self.progress and n % max(1, len(batches) // 10) == 0:
+                # Without a terminal (batch jobs, CI): a plain line every 10 % of the epoch.
+                rate = n / (time.perf_counter() - started)
+                print(f"  [{stage.name} epoch {epoch + 1}] step {n}/{len(batches)} loss={values['loss']:.4f} "
+                      f"lr={lr:.2e} {rate:.2f} it/s", flush=True)
             self.tracker.log_step({**{f"train/{k}": v for k, v in values.items()}, "train/lr": lr}, state.step)
         if drop_last and len(rows) % stage.batch_size:
             scheduler.step()  # the skipped partial batch still advances the schedule (authors' code)
