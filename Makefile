@@ -25,7 +25,7 @@ data: ## link ../shared/data as data/ when present, else download the originals 
 	elif [ -d $(SHARED_DATA) ]; then ln -s $(SHARED_DATA) data && echo "linked data -> $(SHARED_DATA)"; \
 	else $(PY) scripts/fetch_data.py data; fi
 
-demo: setup data ## LCL on EmoInt with the offline MiniLM encoder, one epoch (about 6 min on 2 CPU cores)
+demo: setup data ## LCL on EmoInt with the offline MiniLM encoder, one epoch (about 9 min on 2 CPU cores)
 	$(PY) run.py method=lcl dataset=emoint encoder=minilm method.epochs=1
 
 test: setup data ## the test suite (offline, CPU, under 10 minutes)
