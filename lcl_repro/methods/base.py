@@ -45,8 +45,6 @@ class Objective(nn.Module):
     LaCon: scaled cosines) and the pooled embedding used for figures.
     """
 
-    uses_augmentation = False
-
     def __init__(self, cfg, encoder_cfg, num_labels: int, task: str, vocab_size: int,
                  attn_implementation: str | None = None):
         super().__init__()

@@ -20,8 +20,6 @@ class LCL(Objective):
     other sample's label. Only Phi is used at test time. Gradients are clipped per network.
     """
 
-    uses_augmentation = True
-
     def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation=None):
         super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation)
         self.weighting_encoder = load_encoder(encoder_cfg, vocab_size, attn_implementation)
