@@ -14,7 +14,7 @@ help: ## list the targets
 
 setup: $(STAMP) ## build .venv (CPU torch pinned by constraints.txt) and stage WordNet for offline use
 
-$(STAMP): pyproject.toml constraints.txt scripts/setup_wordnet.sh
+$(STAMP): pyproject.toml constraints.txt scripts/setup_wordnet.sh scripts/wordnet_lexnames.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,cluster]'
 	bash scripts/setup_wordnet.sh $(VENV)
