@@ -7,7 +7,7 @@ SHARED_DATA ?= ../shared/data
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test test-fast bench clean-outputs
+.PHONY: help setup data demo test test-fast bench clean-outputs tables $(TABLE_TARGETS)
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -34,8 +34,45 @@ test: setup data ## the test suite (offline, CPU, under 10 minutes)
 test-fast: setup data ## the suite without the real-MiniLM end-to-end runs
 	$(PY) -m pytest -q -m "not slow"
 
-bench: setup data ## per-step time of every method vs CE, and evaluation throughput (scripts/bench_step.py)
-	$(PY) scripts/bench_step.py
+bench: setup data ## framework vs bare loop, each method vs CE, evaluation, data prep: ratios vs goals (scripts/bench.py; BENCH_ARGS='--quick encoder=tiny')
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# ---- paper tables: train what is missing (Hydra multirun, finished runs skipped), then report.
+# SCALE=smoke (minutes, plumbing only) | cpu (paper protocol, MiniLM, CPU-sized datasets) | paper (GPU).
+# LOGGER=wandb groups the runs per table and uploads the report; EXTRA='[hardware=gpu]' adds run overrides.
+SCALE ?= cpu
+LOGGER ?= none
+EXTRA ?= []
+REPORT_FLAGS ?=
+TABLES := lcl_table1 lcl_table2 lcl_table3 lcl_table45 lcl_figure2 scl_table2 scl_table3 scl_table4 \
+          lacon_table2 lacon_table3 lacon_table4 lacon_figure2 lacon_imbalance \
+          supclseq_table1 supclseq_table2 supclseq_table3
+TABLE_TARGETS := $(subst _,-,$(TABLES))
+TABLE_ARGS = paper=$(subst -,_,$@) scale=$(SCALE) logger=$(LOGGER) extra='$(EXTRA)'
+
+$(TABLE_TARGETS): setup data
+	$(PY) -m lcl_repro.report.sweep $(TABLE_ARGS)
+	$(PY) -m lcl_repro.report $(TABLE_ARGS) $(REPORT_FLAGS)
+
+tables: ## every paper table below, in turn (SCALE=smoke|cpu|paper, default cpu)
+	@for t in $(TABLE_TARGETS); do $(MAKE) --no-print-directory $$t SCALE=$(SCALE) LOGGER=$(LOGGER) || exit 1; done
+
+lcl-table1: ## LCL Table 1: ED/GoEmotions/ISEAR/EmoInt x CE/SCL/LCL, acc + weighted F1, Welch t-tests
+lcl-table2: ## LCL Table 2: SST-5 / SST-2
+lcl-table3: ## LCL Table 3: ED class subsets (32/16/8/4-easy/4-hard a-d), 10 seeds
+lcl-table45: ## LCL Tables 4-5 (App. C): validation scores of the Table 1-2 runs
+lcl-figure2: ## LCL Figure 2: top-k prediction entropy per method
+scl-table2: ## Gunel Table 2: GLUE, CE vs CE+SCL (best of 10 seeds)
+scl-table3: ## Gunel Table 3: CE+SCL at batch size 16/64/256
+scl-table4: ## Gunel Table 4: few-shot N=20/100/1000, mean of the top 3 of 10 samples by validation
+lacon-table2: ## LaCon Table 2: CE, CE+CL, CE+SCL, LaCon-vanilla, LaCon-fusion, Wilcoxon tests
+lacon-table3: ## LaCon Table 3: ablations (single head, each term removed, no projection head)
+lacon-table4: ## LaCon Table 4: few-shot, 20 per class, 20 epochs
+lacon-figure2: ## LaCon Figure 2: 10/20/50/100 examples per class
+lacon-imbalance: ## LaCon imbalance study: rho in 1/3/5/10/20, minority/majority F1
+supclseq-table1: ## SupCL-Seq Table 1: dropout-view settings on CoLA/RTE
+supclseq-table2: ## SupCL-Seq Table 2: GLUE vs CE
+supclseq-table3: ## SupCL-Seq Table 3: self-supervised vs supervised contrastive, linear probe
 
 clean-outputs: ## delete outputs/ (run records, caches, reports)
 	rm -rf outputs/runs outputs/cache outputs/sweeps outputs/reports

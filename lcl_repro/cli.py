@@ -5,6 +5,8 @@ a multirun (same as `-m key=range(a,b+1)`). Bad input exits with status 2 and on
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
 import sys
 from pathlib import Path
@@ -37,11 +39,11 @@ def _task(cfg) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     from lcl_repro import pipeline
-    from lcl_repro.errors import EXIT_USER_ERROR, UserError
+    from lcl_repro.errors import EXIT_USER_ERROR, NonFiniteLossError, UserError
 
     try:
         result = pipeline.run(cfg, HydraConfig.get().overrides.task)
-    except UserError as err:
+    except (UserError, NonFiniteLossError) as err:  # both: one line, status 2, no record written
         print(f"error: {err}", file=sys.stderr, flush=True)
         sys.exit(EXIT_USER_ERROR)
     # The validation score of the selected epoch: what Optuna sweeps maximise.
@@ -71,22 +73,52 @@ def tidy_hydra_message(text: str) -> str:
     return " ".join(head) + (" " + ", ".join(options) if options else "")
 
 
+def unknown_key_message(key: str, schema) -> str:
+    """`method.temprature` -> "unknown config key method.temprature (did you mean method.temperature?)"."""
+    known = [f.name for f in dataclasses.fields(schema)] if dataclasses.is_dataclass(schema) else []
+    parent, _, leaf = key.rpartition(".")
+    close = difflib.get_close_matches(leaf, known, n=1)
+    if close:
+        return f"unknown config key {key} (did you mean {parent + '.' if parent else ''}{close[0]}?)"
+    where = f"{parent} ({schema.__name__})" if parent and known else "this level"
+    return f"unknown config key {key}" + (f"; keys of {where}: {', '.join(known)}" if known else "")
+
+
+def explain_composition_error(err: Exception) -> str:
+    """One line from Hydra's composition errors, which keep the useful part in the cause."""
+    text, cause = str(err), err.__cause__
+    unknown = re.match(r"Could not override '([^']+)'", text)
+    if unknown:  # Hydra would suggest `+key=...`, which silently adds an unused key: never the fix for a typo
+        return unknown_key_message(unknown[1], getattr(cause, "object_type", None))
+    if text.startswith("Error merging override ") and cause is not None:
+        return f"{text.removeprefix('Error merging override ')}: {str(cause).splitlines()[0]}"
+    return tidy_hydra_message(text)
+
+
 def preflight(args: list[str]) -> None:
-    """Compose the (first job's) config before Hydra takes over, so an unknown option, a misspelt
-    key or a wrong type exits with status 2 and one message instead of a traceback."""
+    """Compose and check the (first job's) config before Hydra takes over, so an unknown option, a
+    misspelt key, a wrong type, an out-of-range value or an unwritable output_root exits with status 2
+    and one message instead of a traceback, and before a multirun creates its sweep folder."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from lcl_repro.errors import EXIT_USER_ERROR
+    from lcl_repro.config import validate
+    from lcl_repro.errors import EXIT_USER_ERROR, UserError
+    from lcl_repro.pipeline import check_writable
 
     conf = str(Path(__file__).resolve().parents[1] / "conf")
     try:
         overrides = first_of_each_sweep(args)
         with initialize_config_dir(config_dir=conf, version_base="1.3"):
-            compose("config", overrides=[o for o in overrides if not o.lstrip("+~").startswith("hydra")])
+            cfg = compose("config", overrides=[o for o in overrides if not o.lstrip("+~").startswith("hydra")])
+        validate(cfg)
+        check_writable(Path(cfg.output_root))
     except (HydraException, OmegaConfBaseException) as err:
-        print(f"error: {tidy_hydra_message(str(err))}", file=sys.stderr)
+        print(f"error: {explain_composition_error(err)}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
 
 

@@ -145,6 +145,7 @@ class SupCLSeqConfig(MethodConfig):
     dropout_views: list[float] = MISSING  # dropout probability of each extra view
     base_temperature: Optional[float] = None  # SupContrast tau_b; null = tau (no rescaling)
     bug_compatible: bool = False  # reproduce the released code's view schedule (methods.md §8.1)
+    supervised: bool = True  # false: every example is its own class (SimCSE-style; SupCL-Seq Table 3)
     probe_lr: float = MISSING
     probe_epochs: int = MISSING
     probe_batch_size: int = MISSING
@@ -186,6 +187,7 @@ class LoggerConfig:
     mode: str = "auto"  # auto (online with a key, else offline) | online | offline | disabled
     log_every: int = 10  # optimisation steps between per-step logs
     tags: list[str] = field(default_factory=list)
+    group: Optional[str] = None  # W&B group; null = dataset/method/encoder (paper-table sweeps: the table)
 
 
 # --------------------------------------------------------------------------- root
@@ -262,6 +264,15 @@ def validate(cfg: Any) -> None:
                "needs at least one dropout probability")
         for p in m.dropout_views:
             _check(0 <= p < 1, "method.dropout_views", list(m.dropout_views), "dropout must be in [0, 1)")
+    if "base_temperature" in m and m.base_temperature is not None:
+        _check(m.base_temperature > 0, "method.base_temperature", m.base_temperature, "the temperature must be > 0")
+    if "weighting_head_dropout" in m:
+        _check(0 <= m.weighting_head_dropout < 1, "method.weighting_head_dropout", m.weighting_head_dropout,
+               "dropout must be in [0, 1)")
+    if "probe_lr" in m:  # SupCL-Seq's linear-probe stage
+        _check(m.probe_lr > 0, "method.probe_lr", m.probe_lr, "the learning rate must be > 0")
+        _check(m.probe_epochs >= 1, "method.probe_epochs", m.probe_epochs, "must be >= 1")
+        _check(m.probe_batch_size >= 1, "method.probe_batch_size", m.probe_batch_size, "must be >= 1")
     if "heads" in m:
         _check(m.heads >= 1, "method.heads", m.heads, "must be >= 1")
     if "label_centred_denominator" in m:

@@ -23,4 +23,7 @@ class EncoderError(UserError):
 
 
 class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or inf; a diagnostic file is written next to the run."""
+    """The training loss became NaN or inf. The run stops before the bad step is applied, writes
+    `nonfinite_loss.json` (stage, epoch, step, batch rows and uids, loss terms) into its run folder and
+    no metrics.json/DONE; the command line prints one line and exits with status 2, like bad input
+    (the usual cause is a setting: a learning rate far too high)."""

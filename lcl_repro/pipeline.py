@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 from lcl_repro.config import validate
 from lcl_repro.errors import ConfigError, UserError
 from lcl_repro.track import record
-from lcl_repro.track.files import read_json, write_json, write_text
+from lcl_repro.track.files import read_json, remove_temporaries, write_json, write_text
+from lcl_repro.track.secrets import redact, redact_args
+from lcl_repro.train import checkpoint
 
 
 def resolve_device(hw) -> torch.device:
@@ -31,13 +34,23 @@ def show_progress(cfg) -> bool:
 
 
 def check_writable(folder: Path) -> None:
+    """Fail fast when `folder` could not be created or written, without creating it: a run that
+    stops on bad data or an unloadable encoder must leave no empty run folder behind."""
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write_test"
-        probe.write_text("")
-        probe.unlink()
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        with tempfile.TemporaryFile(dir=existing):  # root ignores permission bits: only a real write tells
+            pass
     except OSError as err:
-        raise UserError(f"cannot write the run folder {folder}: {err.strerror}; set output_root=<writable dir>") from err
+        raise UserError(f"cannot write to {folder}: {err.strerror} ({existing}); set output_root=<writable dir>") from err
+
+
+def config_dump(cfg: DictConfig) -> str:
+    """The resolved config as YAML, secret-looking values redacted (lcl_repro/track/secrets.py)."""
+    return OmegaConf.to_yaml(OmegaConf.create(redact(OmegaConf.to_container(cfg, resolve=True))))
 
 
 def prepare_data(cfg, progress: bool):
@@ -74,7 +87,8 @@ def prepare_data(cfg, progress: bool):
     facts["feature_cache"] = key
     splits = Splits(train=as_rows(tokenized["train"], cfg.method.views),
                     validation=as_rows(tokenized["validation"]), test=as_rows(tokenized["test"]),
-                    test_uids=list(tokenized["test"]["uid"]), task=data.task, num_labels=data.num_labels,
+                    test_uids=list(tokenized["test"]["uid"]), train_uids=list(tokenized["train"]["uid"]),
+                    task=data.task, num_labels=data.num_labels,
                     metric_names=list(cfg.dataset.metrics), selection_metric=cfg.dataset.selection_metric,
                     pad_id=tokenizer.pad_token_id)
     return splits, facts, len(tokenizer)
@@ -89,11 +103,13 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     if record.finished(folder, cfg):
         result = read_json(folder / "metrics.json")
         print(f"skip: finished run in {folder} (overwrite=true redoes it)", flush=True)
+        if not cfg.keep_checkpoints and not cfg.dry_run:  # killed between DONE and the pruning
+            checkpoint.prune(folder)
         print_summary(result)
         return result
     if cfg.dry_run:
-        status = "resume from checkpoint" if (folder / "checkpoint").exists() else "new run"
-        print(OmegaConf.to_yaml(cfg, resolve=True))
+        status = "resume from checkpoint" if checkpoint.path(folder).exists() else "new run"
+        print(config_dump(cfg))
         print(f"run folder: {folder} ({status})", flush=True)
         return {}
     check_writable(folder)
@@ -111,7 +127,11 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     splits, facts, vocab_size = prepare_data(cfg, progress)
     seed_everything(cfg.seed)
     objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab_size).to(device)
-    write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    if checkpoint.path(folder).exists():
+        print(f"resume: {folder} from its last epoch checkpoint", flush=True)
+    for stale in (folder, checkpoint.path(folder).parent):  # left by a kill mid-write; the run owns its folder
+        remove_temporaries(stale)
+    write_text(folder / "config.yaml", config_dump(cfg))
     record.write_environment(folder, str(device))
 
     tracker = make_tracker(cfg, folder)
@@ -124,7 +144,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
         tracker.finish(failed)
     result = {
         "dataset": cfg.dataset.name, "method": cfg.method.name, "encoder": cfg.encoder.name, "seed": cfg.seed,
-        "run_dir": str(folder), "fingerprint": record.fingerprint(cfg), "overrides": list(overrides),
+        "run_dir": str(folder), "fingerprint": record.fingerprint(cfg), "overrides": redact_args(list(overrides)),
         "selection_metric": cfg.dataset.selection_metric, "best_epoch": state.best.get("epoch"),
         "validation": state.best.get("validation", {}), "test": state.best.get("test", {}),
         "test_per_class_f1": state.best.get("test_per_class_f1"),
@@ -134,11 +154,10 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
                    "wall_seconds": round(time.perf_counter() - started, 2),
                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     }
+    (folder / "nonfinite_loss.json").unlink(missing_ok=True)  # a stale diagnostic from an earlier failed attempt
     write_json(folder / "metrics.json", result)
     record.mark_done(folder, cfg)
     if not cfg.keep_checkpoints:
-        from lcl_repro.train import checkpoint
-
         checkpoint.prune(folder)
     print_summary(result)
     return result

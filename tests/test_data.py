@@ -137,7 +137,8 @@ def test_every_split_has_the_contract_columns():
     ("ed", BAD / "short_row", ["dataset.path=ed_original", "dataset.format=original"], r"train\.csv, line 3: malf"),
     ("sst5", BAD / "bad_tree", [], r"trees/train\.txt, line 2: malformed row"),
     ("goemotions", BAD / "all_neutral", [], r"goemotions/train\.tsv: no usable examples"),
-    ("isear", BAD / "nowhere", [], r"missing data file .*isear\.csv; run `make data`"),
+    ("isear", BAD / "wrong_width", [], r"missing data file .*isear\.csv; run `make data`"),
+    ("isear", BAD / "nowhere", [], r"data directory .*nowhere does not exist; set data_dir="),
     ("ed", FIXTURES, ["dataset.classes=[furious]"], r"train split is empty after keeping classes"),
 ])
 def test_data_errors_name_file_and_line(dataset, data_dir, overrides, pattern):
@@ -293,6 +294,6 @@ def test_cli_prints_json_summary():
 
 
 def test_cli_data_error_is_one_line_and_exit_2(capsys):
-    assert cli_main(["isear", f"data_dir={BAD / 'nowhere'}"]) == 2
+    assert cli_main(["isear", f"data_dir={BAD / 'wrong_width'}"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "isear.csv" in err

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 from scipy import stats as sps
 
@@ -37,3 +39,12 @@ def test_exact_wilcoxon_floor_with_five_pairs():
 def test_holm_matches_a_worked_example():
     # p = (0.01, 0.04, 0.03, 0.005): sorted 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1 -> max(0.06, 0.04)
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_t_tests_refuse_samples_without_variance():
+    from lcl_repro.report.stats import compare
+
+    result = compare([3.1, 3.1], [3.8, 3.8], "welch")
+    assert np.isnan(result.statistic) and np.isnan(result.p) and "undefined" in result.note
+    paired = compare([1.0, 2.0, 3.0], [0.5, 1.5, 2.5], "paired_t")  # constant differences
+    assert np.isnan(paired.p)

@@ -15,7 +15,7 @@ import pandas as pd
 from lcl_repro.data.base import SPLITS, TextDataset
 from lcl_repro.data.readers import READERS
 from lcl_repro.data.sampling import apply_limits, apply_split_protocol, sample_train
-from lcl_repro.errors import ConfigError, DataError
+from lcl_repro.errors import FETCH_DATA_HINT, ConfigError, DataError
 
 __all__ = ["load_text_dataset", "TextDataset"]
 
@@ -53,6 +53,9 @@ def load_text_dataset(cfg: Any, data_dir: Path | str, seed: int) -> TextDataset:
         raise ConfigError(f"dataset.reader={cfg.reader!r} is invalid: allowed values: {', '.join(READERS)}")
     if cfg.task not in ("classification", "regression"):
         raise ConfigError(f"dataset.task={cfg.task!r} is invalid: allowed values: classification, regression")
+    if not Path(data_dir).is_dir():
+        raise DataError(f"data directory {data_dir} does not exist; set data_dir=<folder holding the datasets> "
+                        f"or {FETCH_DATA_HINT}")
     raw = reader(cfg, Path(data_dir) / cfg.path)
     splits, label_names, notes = raw.splits, raw.label_names, {"reader": cfg.reader, **raw.notes}
     if cfg.source:

@@ -35,6 +35,8 @@ class SupCLSeq(Objective):
         return [None] + [None if p == self.default_dropout else p for p in views]
 
     def contrastive_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        if not self.cfg.supervised:  # self-supervised (SimCSE-style): positives are only its own views
+            return torch.arange(len(labels), device=labels.device)
         # STS-B: scores rounded to one decimal act as classes (the released notebooks do this).
         return (labels * 10).round().long() if self.task == "regression" else labels
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import importlib.resources
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+if TYPE_CHECKING:  # importing these classes loads transformers' modelling stack (~1 s): types only
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from lcl_repro.errors import EncoderError
 

@@ -3,6 +3,7 @@ test can reach at that sample size (so a verdict is never printed that the data 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,18 @@ def min_p(test: str, n_a: int, n_b: int, alternative: str = "two-sided") -> floa
 
 def compare(a, b, test: str, alternative: str = "two-sided") -> TestResult:
     """Compare two samples of per-seed scores. Paired tests pair a[i] with b[i] (same seed)."""
+    with warnings.catch_warnings():  # scipy warns on near-identical samples; the note says it instead
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _compare(a, b, test, alternative)
+
+
+def _compare(a, b, test: str, alternative: str) -> TestResult:
     a, b = np.asarray(a, float), np.asarray(b, float)
     note = ""
+    spread = np.ptp(a - b) if test == "paired_t" and len(a) == len(b) else max(np.ptp(a), np.ptp(b))
+    if test in ("welch", "paired_t") and spread == 0:
+        return TestResult(test, float("nan"), float("nan"), 0.0, len(a), len(b),
+                          "no variance within the samples: the t statistic is undefined")
     if test == "welch":
         r = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
     elif test == "paired_t":

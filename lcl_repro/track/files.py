@@ -57,3 +57,12 @@ def write_text(path: Path, text: str) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files `atomic_write` leaves when a process is killed mid-write (SIGKILL
+    skips its clean-up). Only call on a folder no other process is writing. Returns what was removed."""
+    stale = sorted(Path(folder).glob(".*.tmp")) if Path(folder).is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-SECRET_MARKERS = ("key", "token", "secret", "password")
+from lcl_repro.track.files import write_text
+from lcl_repro.track.secrets import is_secret_name, redacted_argv
 
 
 class NullTracker:
@@ -32,7 +33,7 @@ def flat_config(cfg) -> dict:
         if isinstance(node, dict):
             for k, v in node.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
-        elif not any(m in prefix.lower() for m in SECRET_MARKERS):
+        elif not is_secret_name(prefix):
             out[prefix] = node
 
     walk("", OmegaConf.to_container(cfg, resolve=True))
@@ -57,19 +58,20 @@ class WandbTracker(NullTracker):
         self.wandb, self.every = wandb, cfg.logger.log_every
         id_file = Path(run_dir) / "wandb_id"
         run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:12]
-        id_file.parent.mkdir(parents=True, exist_ok=True)
-        id_file.write_text(run_id)
+        write_text(id_file, run_id)
         kwargs = dict(project=cfg.logger.project, entity=cfg.logger.entity, id=run_id, resume="allow",
-                      group=f"{cfg.dataset.name}/{cfg.method.name}/{cfg.encoder.name}", job_type=cfg.method.name,
+                      group=cfg.logger.group or f"{cfg.dataset.name}/{cfg.method.name}/{cfg.encoder.name}", job_type=cfg.method.name,
                       name=f"{cfg.dataset.name}-{cfg.method.name}-{cfg.encoder.name}-seed{cfg.seed}",
                       tags=list(cfg.logger.tags), config=flat_config(cfg),
                       dir=str(Path(cfg.output_root).resolve()), reinit="finish_previous")
         mode = wandb_mode(cfg.logger.mode)
         try:
-            self.run = wandb.init(mode=mode, **kwargs)
+            with redacted_argv():  # W&B stores the command line in the run's metadata
+                self.run = wandb.init(mode=mode, **kwargs)
         except Exception as err:  # network, auth, quota: never fatal
             warnings.warn(f"W&B {mode} init failed ({err}); logging offline instead")
-            self.run = wandb.init(mode="offline", **kwargs)
+            with redacted_argv():
+                self.run = wandb.init(mode="offline", **kwargs)
         self.run_id = run_id
 
     def _log(self, values: dict, step: int) -> None:

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lcl_repro.errors import UserError
 from lcl_repro.track.files import read_json, write_json
+from lcl_repro.track.secrets import is_secret_name, redact, redact_args
 
 # Keys that never change a run's numbers: they are left out of its identity.
 NON_IDENTITY_KEYS = {
@@ -29,14 +30,14 @@ NON_IDENTITY_KEYS = {
     "save_embeddings", "dry_run", "progress", "run_tag",
 }
 NON_IDENTITY_HARDWARE = {"name", "eval_batch_size", "num_threads", "device"}
-GROUPS = ("method", "dataset", "encoder", "hardware", "logger")
+GROUPS = ("method", "dataset", "encoder", "hardware", "logger", "scale", "sweep")  # scale sets run_tag; a sweep's values are overrides of their own
 DONE_FILE = "DONE"
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved settings that determine a run's numbers."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    ident = {k: v for k, v in data.items() if k not in NON_IDENTITY_KEYS and k != "hydra"}
+    """The resolved settings that determine a run's numbers (a secret never does)."""
+    data = redact(OmegaConf.to_container(cfg, resolve=True))
+    ident = {k: v for k, v in data.items() if k not in NON_IDENTITY_KEYS and k != "hydra" and not is_secret_name(k)}
     ident["hardware"] = {k: v for k, v in ident["hardware"].items() if k not in NON_IDENTITY_HARDWARE}
     return ident
 
@@ -52,7 +53,7 @@ def variant_from_overrides(overrides: Iterable[str]) -> str:
     for item in overrides:
         key = item.split("=", 1)[0].lstrip("+~")
         top = key.split(".", 1)[0]
-        if key in GROUPS or key == "seed" or top in NON_IDENTITY_KEYS or top in ("hydra", "logger"):
+        if key in GROUPS or key == "seed" or top in NON_IDENTITY_KEYS or top in ("hydra", "logger") or is_secret_name(key):
             continue
         if top == "hardware" and key.split(".")[-1] in NON_IDENTITY_HARDWARE:
             continue
@@ -129,7 +130,7 @@ def environment(device: str) -> dict[str, Any]:
         "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu",
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.version.cuda,
-        "command": sys.argv,
+        "command": redact_args(sys.argv),
     }
 
 

@@ -1,11 +1,13 @@
 """Epoch-end checkpoints for resuming: everything needed to continue bit-for-bit on CPU."""
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
 import torch
 
+from lcl_repro.errors import UserError
 from lcl_repro.track.files import atomic_write
 
 CHECKPOINT_DIR = "checkpoint"
@@ -25,7 +27,14 @@ def load(run_dir: Path, device: torch.device) -> dict | None:
     p = path(run_dir)
     if not p.exists():
         return None
-    return torch.load(p, map_location=device, weights_only=True)
+    try:
+        return torch.load(p, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:  # foreign objects or a damaged file
+        # Torch's message opens with advice to load unsafely; the useful line names the refused object.
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if "GLOBAL" in ln), lines[0] if lines else type(err).__name__)
+        raise UserError(f"{p} cannot be loaded safely ({reason}); delete {p.parent} to restart this run "
+                        f"from its first epoch") from err
 
 
 def prune(run_dir: Path) -> None:

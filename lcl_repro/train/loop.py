@@ -40,6 +40,7 @@ class Splits:
     metric_names: list[str]
     selection_metric: str
     pad_id: int
+    train_uids: list[str] = field(default_factory=list)  # names the rows of a failing batch
 
 
 @dataclass
@@ -60,7 +61,9 @@ def make_optimizer(objective: Objective, stage: Stage, cfg) -> torch.optim.AdamW
     named = [(n, p) for n, p in objective.named_parameters() if id(p) in trainable]
     groups = [{"params": [p for n, p in named if not no_decay(n)], "weight_decay": cfg.weight_decay},
               {"params": [p for n, p in named if no_decay(n)], "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=stage.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps)
+    # foreach: torch picks it on CUDA but not on CPU, where the per-tensor loop costs more; the
+    # update is bitwise identical (tests/test_performance.py). fused=True is faster still but not.
+    return torch.optim.AdamW(groups, lr=stage.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps, foreach=True)
 
 
 def freeze_all_but(objective: Objective, modules: list[torch.nn.Module]) -> None:
@@ -98,6 +101,9 @@ class Trainer:
             arrays["probabilities"] = preds.probabilities().astype(np.float32)
         if self.cfg.save_embeddings:
             arrays["embedding"] = preds.embeddings.astype(np.float32)
+            anchors = getattr(self.objective, "label_embeddings", None)
+            if anchors is not None:  # LaCon: label embeddings live in the embeddings' space (t-SNE anchors)
+                arrays["anchors"] = anchors.detach().float().cpu().numpy()
         atomic_write(self.run_dir / "predictions.npz", lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
 
     # ------------------------------------------------------------------ one optimisation step
@@ -119,12 +125,15 @@ class Trainer:
         return {"loss": out.loss.item(), **{k: v.item() for k, v in out.terms.items()}}
 
     def diagnose(self, stage, batch, out, state, epoch) -> None:
-        uids = batch["index"].tolist()
-        info = {"stage": stage.name, "epoch": epoch, "step": state.step, "batch_indices": uids,
-                "loss": float(out.loss), "terms": {k: float(v) for k, v in out.terms.items()}}
+        rows = list(dict.fromkeys(batch["index"].tolist()))  # views repeat a row: each named once
+        uids = [self.splits.train_uids[i] for i in rows] if self.splits.train_uids else []
+        # 1-based like the progress lines; values as text so NaN reads "nan", not JSON null.
+        info = {"stage": stage.name, "epoch": epoch + 1, "step": state.step + 1, "batch_indices": rows,
+                "batch_uids": uids, "loss": str(out.loss.item()), "terms": {k: str(v.item()) for k, v in out.terms.items()}}
         write_json(self.run_dir / "nonfinite_loss.json", info)
-        raise NonFiniteLossError(f"non-finite training loss at step {state.step} (stage {stage.name}, "
-                                 f"epoch {epoch}); diagnostic written to {self.run_dir / 'nonfinite_loss.json'}")
+        raise NonFiniteLossError(f"non-finite training loss ({out.loss.item()}) at step {state.step + 1} (stage "
+                                 f"{stage.name}, epoch {epoch + 1}); no record written; diagnostic in "
+                                 f"{self.run_dir / 'nonfinite_loss.json'} (a learning rate far too high is the usual cause)")
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> LoopState:
@@ -165,7 +174,8 @@ class Trainer:
                     state.stage, state.epoch = si + 1, 0
                 checkpoint.save(self.run_dir, {
                     "loop": vars(state), "model": self.objective.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state()})
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state(),
+                    "wandb_id": self.tracker.run_id or ""})
         return state
 
     def train_epoch(self, stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last) -> dict:

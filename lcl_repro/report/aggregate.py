@@ -1,0 +1,115 @@
+"""From runs to the numbers a table prints: per-cell summaries over seeds and the paper's tests.
+
+Everything returns plain rows (dicts) so that Markdown, CSV, LaTeX and W&B tables are views of the
+same data (`report/render.py`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from lcl_repro.report import stats
+from lcl_repro.report.collect import CellRuns
+from lcl_repro.report.tables import PaperTable
+
+NAN = float("nan")
+
+
+def seed_scores(cr: CellRuns, table: PaperTable, metric: str) -> dict[int, float]:
+    return {run.seed: run.score(table.split, metric, table.minority_label) for run in cr.runs}
+
+
+def summarise(scores: list[float], validation: list[float], table: PaperTable) -> tuple[float, float, int]:
+    """(value, SD, n) under the table's aggregate: mean of all runs, the best run, or the mean of
+    the top-k runs ranked by validation score (Gunel Table 4). SD is the sample SD (ddof=1)."""
+    values = np.asarray(scores, float)
+    if table.aggregate == "top_k_by_validation" and len(values):
+        order = np.argsort(-np.asarray(validation, float), kind="stable")[: table.top_k]
+        values = values[order]
+    if not len(values):
+        return NAN, NAN, 0
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else NAN
+    value = float(np.max(values)) if table.aggregate == "max" else float(np.mean(values))
+    return value, sd, len(values)
+
+
+def reported(table: PaperTable, system: str, column: str, metric: str) -> tuple[float, float]:
+    entry = table.reported.get(system, {}).get(column, {}).get(metric)
+    if entry is None:
+        return NAN, NAN
+    if isinstance(entry, (int, float)):
+        return float(entry), NAN
+    mean, sd = (list(entry) + [None])[:2]
+    return float(mean), NAN if sd is None else float(sd)
+
+
+def cell_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
+    """One row per (cell, metric): ours beside the paper's."""
+    rows = []
+    for cr in collected:
+        selection = None
+        for metric in table.metrics:
+            scores = seed_scores(cr, table, metric)
+            if selection is None:
+                selection = {r.seed: r.metrics.get("validation", {}).get(r.metrics.get("selection_metric"), NAN)
+                             for r in cr.runs}
+            seeds = sorted(scores)
+            value, sd, n = summarise([scores[s] for s in seeds], [selection[s] for s in seeds], table)
+            paper, paper_sd = reported(table, cr.cell.system, cr.cell.column, metric)
+            if math.isnan(paper) and math.isnan(value) and cr.status == "literature":
+                continue  # a literature row with nothing for this metric
+            rows.append({
+                "column": cr.cell.column, "system": cr.cell.system, "metric": metric, "status": cr.status,
+                "n": n, "expected": cr.expected, "ours": value, "ours_sd": sd, "paper": paper, "paper_sd": paper_sd,
+                "diff": value - paper, "seeds": ",".join(map(str, seeds)), "detail": cr.detail,
+            })
+    return rows
+
+
+def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
+    """The paper's significance tests recomputed on our runs; p_min says what the test can reach."""
+    by_cell = {(cr.cell.system, cr.cell.column): cr for cr in collected}
+    rows = []
+    for comp in table.comparisons:
+        for column in comp.columns or list(table.columns):
+            a, b = by_cell.get((comp.a, column)), by_cell.get((comp.b, column))
+            if a is None or b is None:
+                continue  # e.g. a column SCALE=cpu does not run
+            sa, sb = seed_scores(a, table, comp.metric), seed_scores(b, table, comp.metric)
+            paired = comp.test in ("paired_t", "wilcoxon")
+            seeds = sorted(set(sa) & set(sb)) if paired else None
+            xa = [sa[s] for s in seeds] if paired else list(sa.values())
+            xb = [sb[s] for s in seeds] if paired else list(sb.values())
+            paper = comp.reported.get(column, {})
+            row = {"column": column, "a": comp.a, "b": comp.b, "metric": comp.metric, "test": comp.test,
+                   "n_a": len(xa), "n_b": len(xb), "mean_diff": NAN, "statistic": NAN, "p": NAN, "p_min": NAN,
+                   "p_holm": NAN, "verdict": "", "paper_t": paper.get("t"), "paper_p": paper.get("p"),
+                   "paper_note": paper.get("note", "")}
+            if len(xa) >= 2 and len(xb) >= 2:
+                result = stats.compare(xa, xb, comp.test, comp.alternative)
+                row.update(mean_diff=float(np.mean(xa) - np.mean(xb)), statistic=result.statistic, p=result.p,
+                           p_min=result.p_min_possible, verdict=verdict(result), note=result.note)
+            else:
+                row["verdict"] = f"needs >= 2 runs per arm (have {len(xa)} and {len(xb)})"
+            rows.append(row)
+    if table.holm:
+        tested = [r for r in rows if not math.isnan(r["p"])]
+        for r, adjusted in zip(tested, stats.holm([r["p"] for r in tested])):
+            r["p_holm"] = adjusted
+    return rows
+
+
+def verdict(result: stats.TestResult, alpha: float = 0.05) -> str:
+    if result.p_min_possible >= alpha:
+        return f"cannot reach p < {alpha} with n = {result.n_a}/{result.n_b} (min p {result.p_min_possible:.4f})"
+    if math.isnan(result.p):
+        return result.note or "undefined (identical samples)"
+    return f"p < {alpha}" if result.p < alpha else "not significant"
+
+
+def best_setting(rows: list[dict[str, Any]], key: str = "validation_mean") -> Optional[dict[str, Any]]:
+    """The hyper-parameter setting with the highest mean validation score (never chosen by test)."""
+    valid = [r for r in rows if not math.isnan(r[key])]
+    return max(valid, key=lambda r: r[key]) if valid else None

@@ -1,0 +1,39 @@
+"""`key=value` arguments shared by `python -m lcl_repro.report` and `python -m lcl_repro.report.sweep`."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+from omegaconf import OmegaConf
+
+from lcl_repro.errors import ConfigError
+
+
+@dataclass
+class ReportArgs:
+    paper: Optional[str] = None  # a table: conf/paper/<name>.yaml
+    sweep: Optional[str] = None  # a hyper-parameter sweep: conf/sweep/<name>.yaml (report only)
+    scale: str = "cpu"  # smoke | cpu | paper
+    dataset: Optional[str] = None  # sweep reports: the dataset the sweep ran on
+    encoder: str = "minilm"  # sweep reports: the encoder the sweep ran with
+    output_root: str = "outputs"
+    data_dir: str = "data"
+    logger: str = "none"  # none | wandb: group the sweep's runs per table, upload the report
+    extra: list[str] = field(default_factory=list)  # more run.py overrides for every run, e.g. [hardware=gpu]
+    dry_run: bool = False  # sweep: print the Hydra commands, run nothing
+    figures: bool = True
+    strict: bool = False  # report: exit 1 when a cell whose data is here lacks runs (CI)
+
+
+def parse_args(argv: list[str] | None = None) -> ReportArgs:
+    argv = sys.argv[1:] if argv is None else argv
+    bad = [a for a in argv if "=" not in a]
+    if bad:
+        raise ConfigError(f"arguments are key=value (e.g. paper=lcl_table1 scale=smoke); got {' '.join(bad)}")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(ReportArgs), OmegaConf.from_dotlist(argv))
+    except Exception as err:  # unknown key or wrong type: omegaconf names it
+        keys = ", ".join(ReportArgs.__dataclass_fields__)
+        raise ConfigError(f"{str(err).splitlines()[0]} (keys: {keys})") from err
+    return OmegaConf.to_object(merged)

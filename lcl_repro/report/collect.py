@@ -1,0 +1,107 @@
+"""Find and read the run folders a paper table needs; nothing here trains or recomputes a metric.
+
+A run is found by its settings fingerprint (the `DONE` file of every finished run stores it), not by
+guessing its folder name: the report composes each cell's config exactly as `run.py` would and looks
+the fingerprint up among the finished runs of that dataset/method/encoder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from lcl_repro.config import register_configs
+from lcl_repro.report.tables import CONF, Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
+from lcl_repro.track import record
+from lcl_repro.track.files import read_json
+
+FETCH = "python scripts/fetch_data.py data {}"
+
+
+@dataclass
+class Run:
+    seed: int
+    folder: Path
+    metrics: dict[str, Any]  # metrics.json
+
+    def score(self, split: str, metric: str, minority_label: Optional[str] = None) -> float:
+        """A metric of `split` at the selected epoch; f1_minority/f1_majority from per-class test F1."""
+        if metric in ("f1_minority", "f1_majority"):
+            names = self.metrics["data"]["label_names"]
+            f1 = self.metrics.get("test_per_class_f1") or []
+            minority = {minority_label} if minority_label else self.minority_classes() or {names[0]}
+            picked = [v for name, v in zip(names, f1) if (name in minority) == (metric == "f1_minority")]
+            return float(np.mean(picked)) if picked else float("nan")
+        value = self.metrics.get(split, {}).get(metric)
+        return float("nan") if value is None else float(value)
+
+    def minority_classes(self) -> set[str]:
+        """The classes this run's sampling made minority (dataset.sampling.minority_classes)."""
+        cfg = OmegaConf.load(self.folder / "config.yaml")
+        return set(OmegaConf.select(cfg, "dataset.sampling.minority_classes") or [])
+
+    def predictions(self) -> dict[str, np.ndarray]:
+        with np.load(self.folder / "predictions.npz", allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+
+@dataclass
+class CellRuns:
+    cell: Cell
+    status: str  # ok | partial | not run | missing data | literature
+    runs: list[Run] = field(default_factory=list)
+    expected: int = 0
+    detail: str = ""  # the missing file and fetch command, or the command that runs the cell
+
+
+@lru_cache(maxsize=None)
+def _initialised() -> bool:
+    register_configs()
+    return True
+
+
+def compose_run(overrides: list[str]) -> DictConfig:
+    _initialised()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+def finished_runs(output_root: Path, dataset: str, method: str, encoder: str) -> dict[str, Path]:
+    """fingerprint -> folder of every finished run under one dataset/method/encoder."""
+    base = Path(output_root) / "runs" / dataset / method / encoder
+    out = {}
+    for done in base.rglob(record.DONE_FILE) if base.is_dir() else []:
+        out[read_json(done).get("fingerprint")] = done.parent
+    return out
+
+
+def collect(table: PaperTable, scale: str, output_root: Path, data_dir: Path,
+            extra: list[str] = ()) -> list[CellRuns]:
+    """Every cell of the table with its finished runs (or why it has none)."""
+    seeds = seeds_for(table, scale)
+    out = []
+    for cell in cells(table, scale):
+        if cell.method is None:
+            out.append(CellRuns(cell, "literature", detail=table.systems[cell.system].note))
+            continue
+        missing = missing_data(cell.dataset, str(data_dir))
+        if missing:
+            fetch = FETCH.format(compose_run(cell_overrides(cell, 0)).dataset.path.split("/")[0])
+            out.append(CellRuns(cell, "missing data", expected=len(seeds), detail=f"{missing.split(';')[0]}; fetch: {fetch}"))
+            continue
+        cfg = compose_run([*cell_overrides(cell, seeds[0]), *extra])
+        index = finished_runs(output_root, cfg.dataset.name, cfg.method.name, cfg.encoder.name)
+        runs = []
+        for seed in seeds:
+            cfg.seed = seed
+            folder = index.get(record.fingerprint(cfg))
+            if folder is not None:
+                runs.append(Run(seed, folder, read_json(folder / "metrics.json")))
+        status = "ok" if len(runs) == len(seeds) else "partial" if runs else "not run"
+        out.append(CellRuns(cell, status, runs, len(seeds)))
+    return out

@@ -1,0 +1,157 @@
+"""Hyper-parameter sweep reports: the best setting by mean validation score over seeds (never by
+test), a table of every setting, and the metric against each hyper-parameter (LaCon Figure 5).
+
+    python run.py -m +sweep=lcl_appb dataset=emoint            # train the grid (skips finished runs)
+    python -m lcl_repro.report sweep=lcl_appb dataset=emoint   # report it
+
+Runs are read from `<output_root>/runs/<dataset>/<method>/<encoder>/`; a run belongs to the sweep
+when each swept key's value in its `config.yaml` is one of the grid's values.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from lcl_repro.errors import ConfigError, UserError
+from lcl_repro.report.cli_args import ReportArgs
+from lcl_repro.report.tables import CONF
+from lcl_repro.track import record
+from lcl_repro.track.files import read_json, write_text
+
+
+def load_sweep(name: str) -> tuple[str, dict[str, list[Any] | None]]:
+    """(method, {key: grid values or None when the grid is not a plain list})."""
+    path = CONF / "sweep" / f"{name}.yaml"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in (CONF / "sweep").glob("*.yaml")))
+        raise ConfigError(f"sweep={name!r} is not a sweep; choose from: {names}")
+    raw = OmegaConf.load(path)
+    method = None
+    for entry in raw.get("defaults", []):
+        for key, value in (entry.items() if isinstance(entry, dict) or OmegaConf.is_dict(entry) else []):
+            if str(key).endswith("/method"):
+                method = str(value)
+    params = OmegaConf.select(raw, "hydra.sweeper.params") or {}
+    if method is None:
+        raise ConfigError(f"{path}: its defaults list must select the method (- override /method: <name>)")
+    grid = {str(k): parse_values(str(v)) for k, v in params.items() if str(k) != "seed"}
+    return method, grid
+
+
+def parse_values(text: str) -> list[Any] | None:
+    if "(" in text:  # range(...), interval(...), choice(...): no fixed list to check against
+        return None
+    return [yaml_value(v.strip()) for v in text.split(",")]
+
+
+def yaml_value(text: str) -> Any:
+    return OmegaConf.create({"v": text}).v if not _number(text) else float(text)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9)
+    return str(a) == str(b)
+
+
+def sweep_runs(output_root: Path, dataset: str, method: str, encoder: str,
+               grid: dict[str, list[Any] | None]) -> pd.DataFrame:
+    base = Path(output_root) / "runs" / dataset / method / encoder
+    rows = []
+    for done in sorted(base.rglob(record.DONE_FILE)) if base.is_dir() else []:
+        cfg = OmegaConf.load(done.parent / "config.yaml")
+        values = {key: OmegaConf.select(cfg, key) for key in grid}
+        if any(v is None or (grid[k] is not None and not any(same(v, g) for g in grid[k])) for k, v in values.items()):
+            continue
+        metrics = read_json(done.parent / "metrics.json")
+        selection = metrics["selection_metric"]
+        rows.append({**values, "seed": metrics["seed"], "validation": metrics["validation"].get(selection),
+                     "test": metrics["test"].get(selection), "metric": selection, "run_dir": str(done.parent)})
+    return pd.DataFrame(rows)
+
+
+def settings_table(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    grouped = runs.groupby(keys, dropna=False)
+    table = grouped.agg(n=("seed", "count"), validation_mean=("validation", "mean"),
+                        validation_sd=("validation", "std"), test_mean=("test", "mean"),
+                        test_sd=("test", "std")).reset_index()
+    return table.sort_values("validation_mean", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def plot(settings: pd.DataFrame, keys: list[str], folder: Path, title: str) -> list[Path]:
+    """Validation score against each hyper-parameter, the others held at the best setting;
+    the marginal mean over the other settings is drawn dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    best = settings.iloc[0]
+    paths = []
+    for key in keys:
+        others = [k for k in keys if k != key]
+        at_best = settings
+        for k in others:
+            at_best = at_best[at_best[k].apply(lambda v, b=best[k]: same(v, b))]
+        at_best = at_best.sort_values(key)
+        marginal = settings.groupby(key)["validation_mean"].mean().sort_index()
+        fig, ax = plt.subplots(figsize=(4.2, 3.2))
+        ax.errorbar(at_best[key], at_best["validation_mean"], yerr=at_best["validation_sd"].fillna(0), marker="o",
+                    capsize=2, label="others at best")
+        ax.plot(marginal.index, marginal.values, "--", color="gray", label="mean over others")
+        if pd.api.types.is_numeric_dtype(settings[key]) and settings[key].min() > 0 and \
+                settings[key].max() / settings[key].min() >= 10:
+            ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(f"validation {settings.attrs.get('metric', '')} (mean over seeds)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+        for ext in ("png", "pdf"):
+            path = folder / f"hparam_{key.replace('.', '_')}.{ext}"
+            fig.savefig(path, dpi=150, bbox_inches="tight")
+            paths.append(path)
+        plt.close(fig)
+    return paths
+
+
+def sweep_report(args: ReportArgs) -> str:
+    if not args.dataset:
+        raise UserError(f"name the dataset the sweep ran on: sweep={args.sweep} dataset=<name>")
+    method, grid = load_sweep(args.sweep)
+    runs = sweep_runs(Path(args.output_root), args.dataset, method, args.encoder, grid)
+    if runs.empty:
+        raise UserError(f"no finished runs of sweep {args.sweep} on {args.dataset} (method {method}, encoder "
+                        f"{args.encoder}) under {args.output_root}/runs; run: "
+                        f"python run.py -m +sweep={args.sweep} dataset={args.dataset} encoder={args.encoder}")
+    keys = list(grid)
+    settings = settings_table(runs, keys)
+    settings.attrs["metric"] = runs["metric"].iloc[0]
+    folder = Path(args.output_root) / "reports" / f"sweep_{args.sweep}" / args.dataset / args.encoder
+    folder.mkdir(parents=True, exist_ok=True)
+    title = f"sweep {args.sweep}: {method} on {args.dataset} ({args.encoder})"
+    paths = plot(settings, keys, folder, title) if args.figures else []
+    best = settings.iloc[0]
+    lines = [f"# {title}", f"{len(runs)} runs in {len(settings)} settings; selection: mean validation "
+             f"{settings.attrs['metric']} over seeds (test shown, never used to choose)", "",
+             "best: " + ", ".join(f"{k}={best[k]}" for k in keys) +
+             f"  validation {best['validation_mean']:.2f} (n={int(best['n'])}), test {best['test_mean']:.2f}", "",
+             settings.to_markdown(index=False, floatfmt=".4g")]
+    if paths:
+        lines += ["", "figures: " + ", ".join(p.name for p in paths if p.suffix == ".png")]
+    markdown = "\n".join(lines) + "\n"
+    write_text(folder / "report.md", markdown)
+    write_text(folder / "settings.csv", settings.to_csv(index=False))
+    write_text(folder / "runs.csv", runs.to_csv(index=False))
+    return markdown + f"\nreport written to {folder}/\n"

@@ -1,0 +1,110 @@
+"""Write a table report as Markdown, CSV and LaTeX, and print it; all views of the same rows."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lcl_repro.report.tables import PaperTable
+from lcl_repro.track.files import atomic_write, write_text
+
+SCALE_WARNING = {
+    "smoke": "SMOKE SCALE: a plumbing check on a few hundred examples for one epoch. NOT A RESULT.",
+    "cpu": "CPU SCALE: the paper protocol with the offline MiniLM encoder, not the paper's encoder.",
+    "paper": "PAPER SCALE: the paper's encoder and protocol.",
+}
+
+
+def fmt(value: Any, sd: Any = None, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, str):
+        return value
+    text = f"{value:.{digits}f}"
+    if sd is not None and not (isinstance(sd, float) and math.isnan(sd)):
+        text += f" ({sd:.{digits}f})"
+    return text
+
+
+def fmt_p(p: Any) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    if isinstance(p, str):
+        return p
+    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
+
+def header(table: PaperTable, scale: str, encoder: str, seeds: list[int]) -> list[str]:
+    return [f"# {table.title}",
+            f"scale={scale}  encoder={encoder}  seeds={','.join(map(str, seeds))}  aggregate={table.aggregate}"
+            f"  split={table.split}",
+            SCALE_WARNING[scale],
+            f"paper: {table.source}; n = {table.reported_n or '?'} per cell"]
+
+
+def cells_frame(rows: list[dict[str, Any]], table: PaperTable) -> pd.DataFrame:
+    """Wide view: one line per (column, system), ours / paper / difference for each metric."""
+    lines: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        line = lines.setdefault((r["column"], r["system"]), {"dataset": r["column"], "system": r["system"],
+                                                             "n": "", "status": ""})
+        if r["status"] == "literature":
+            line["n"], line["status"] = "–", "paper only"
+        elif r["status"] == "missing data":
+            line["n"], line["status"] = f"0/{r['expected']}", r["detail"]
+        else:
+            line["n"] = f"{r['n']}/{r['expected']}"
+            line["status"] = "" if r["status"] == "ok" else r["status"]
+        line[f"{r['metric']} ours"] = fmt(r["ours"], r["ours_sd"])
+        line[f"{r['metric']} paper"] = fmt(r["paper"], r["paper_sd"])
+        line[f"{r['metric']} Δ"] = fmt(r["diff"]) if not math.isnan(r["diff"]) else "–"
+    frame = pd.DataFrame(list(lines.values()))
+    order = [c for c in frame.columns if c != "status"] + ["status"]
+    return frame[order].fillna("–")
+
+
+def comparisons_frame(rows: list[dict[str, Any]], holm: bool) -> pd.DataFrame:
+    out = []
+    for r in rows:
+        line = {"dataset": r["column"], "comparison": f"{r['a']} vs {r['b']}", "metric": r["metric"],
+                "test": r["test"], "n": f"{r['n_a']}/{r['n_b']}", "Δ mean": fmt(r["mean_diff"], digits=2),
+                "statistic": fmt(r["statistic"], digits=2), "p": fmt_p(r["p"]), "min p": fmt_p(r["p_min"]) if r["p_min"] else "none"}
+        if holm:
+            line["p (Holm)"] = fmt_p(r["p_holm"])
+        line["verdict"] = r["verdict"]
+        line["paper t"] = fmt(r["paper_t"], digits=2) if r["paper_t"] is not None else "–"
+        line["paper p"] = fmt_p(r["paper_p"])
+        line["paper note"] = r["paper_note"]
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seeds: list[int],
+                 cell_rows: list[dict[str, Any]], comparison_rows: list[dict[str, Any]],
+                 figures: list[Path]) -> str:
+    """Write report.md, cells.csv, comparisons.csv and table.tex; return the Markdown."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = cells_frame(cell_rows, table)
+    parts = [*header(table, scale, encoder, seeds), "", cells.to_markdown(index=False)]
+    if comparison_rows:
+        parts += ["", "## Significance tests (recomputed on our runs; the paper's t and p beside them)", "",
+                  comparisons_frame(comparison_rows, table.holm).to_markdown(index=False)]
+    if table.notes:
+        parts += ["", "## Notes", *[f"- {n}" for n in table.notes]]
+    if figures:
+        parts += ["", "## Figures", *[f"- {p.name}" for p in figures]]
+    markdown = "\n".join(parts) + "\n"
+    write_text(folder / "report.md", markdown)
+    write_csv(folder / "cells.csv", pd.DataFrame(cell_rows).assign(table=table.name, scale=scale, encoder=encoder))
+    if comparison_rows:
+        write_csv(folder / "comparisons.csv", pd.DataFrame(comparison_rows).assign(table=table.name, scale=scale))
+    latex = cells.to_latex(index=False, escape=True, caption=f"{table.title} (scale={scale}, encoder={encoder})",
+                           label=f"tab:{table.name}")
+    write_text(folder / "table.tex", latex)
+    return markdown
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))

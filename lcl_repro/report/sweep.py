@@ -1,0 +1,91 @@
+"""Run what a paper table needs through Hydra multirun; finished runs are skipped by `run.py` itself.
+
+    python -m lcl_repro.report.sweep paper=lcl_table1 scale=smoke [logger=wandb] [extra=[hardware=gpu]]
+
+Cells that share their overrides become one `python run.py -m method=a,b dataset=x,y seed=0,1 ...`
+invocation, so a table is a handful of readable Hydra commands (printed before each starts). Cells
+whose data is missing are reported with the fetch command and skipped, never silently dropped.
+Exit status: 0 when every launched sweep succeeded, 1 otherwise (the report still shows what finished).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from lcl_repro.errors import UserError
+from lcl_repro.report.cli_args import ReportArgs, parse_args
+from lcl_repro.report.collect import FETCH, compose_run
+from lcl_repro.report.tables import Cell, cells, load_table, missing_data, seeds_for
+
+RUN_PY = Path(__file__).resolve().parents[2] / "run.py"
+
+
+def sweep_commands(cells_: list[Cell], seeds: list[int], extra: list[str]) -> list[list[str]]:
+    """Group cells by shared overrides, then by the datasets that need the same methods."""
+    by_overrides: dict[tuple[str, ...], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for cell in cells_:
+        methods = by_overrides[cell.overrides][cell.dataset]
+        if cell.method not in methods:
+            methods.append(cell.method)
+    commands = []
+    for overrides, datasets in by_overrides.items():
+        by_methods: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for dataset, methods in datasets.items():
+            by_methods[tuple(methods)].append(dataset)
+        for methods, group in by_methods.items():
+            commands.append(["-m", f"method={','.join(methods)}", f"dataset={','.join(group)}",
+                             f"seed={','.join(map(str, seeds))}", *overrides, *extra])
+    return commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.paper:
+        raise UserError("name a table: paper=<name> (python -m lcl_repro.report.sweep paper=lcl_table1 scale=smoke)")
+    table = load_table(args.paper)
+    seeds = seeds_for(table, args.scale)
+    extra = [f"output_root={args.output_root}", f"data_dir={args.data_dir}", *args.extra]
+    if args.logger == "wandb":
+        extra += ["logger=wandb", f"logger.group={table.name}", f"logger.tags=[{table.name},{args.scale}]"]
+    runnable = []
+    for cell in cells(table, args.scale, runnable_only=True):
+        missing = missing_data(cell.dataset, args.data_dir)
+        if missing:
+            fetch = FETCH.format(compose_run([f"dataset={cell.dataset}"]).dataset.path.split("/")[0])
+            print(f"missing data, skipped: {cell.system} / {cell.column}: {missing.split(';')[0]}; fetch: {fetch}")
+            continue
+        runnable.append(cell)
+    commands = sweep_commands(runnable, seeds, extra)
+    print(f"{table.name} at scale={args.scale}: {len(runnable)} cells x {len(seeds)} seeds "
+          f"in {len(commands)} Hydra multirun command(s)", flush=True)
+    failed = []
+    for i, command in enumerate(commands, 1):
+        shown = " ".join(["python run.py", *command])
+        print(f"\n[{i}/{len(commands)}] {shown}", flush=True)
+        if args.dry_run:
+            continue
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, str(RUN_PY), *command])
+        print(f"[{i}/{len(commands)}] exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+        if code != 0:
+            failed.append(shown)
+    if failed:
+        print(f"\n{len(failed)} sweep(s) failed; rerun the same command to resume:\n  " + "\n  ".join(failed),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def entry(argv: list[str] | None = None) -> int:
+    try:
+        return main(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

@@ -1,0 +1,225 @@
+"""Paper tables as data: `conf/paper/<name>.yaml` parsed into a `PaperTable`, and the grid of runs
+(cells x seeds, each a list of `run.py` overrides) that a table needs at a given scale.
+
+A table is rows ("systems": a method plus overrides) x columns (a dataset plus overrides). The
+same function turns a cell into overrides for the sweep (`report/sweep.py`) and for the report
+(`report/collect.py`), so the report finds exactly the run folders the sweep wrote.
+
+Scales (the `SCALE=` of the Make targets):
+  smoke  every cell on a few hundred examples, one epoch, 2 seeds, MiniLM (`conf/scale/smoke.yaml`);
+         checks the plumbing in minutes, never a result.
+  cpu    the paper protocol with the offline MiniLM, on the columns a CPU can afford (`cpu_columns`).
+  paper  the paper protocol with the paper's encoder (GPU).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import OmegaConf
+
+from lcl_repro.errors import ConfigError, DataError
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+SCALES = ("smoke", "cpu", "paper")
+AGGREGATES = ("mean", "max", "top_k_by_validation")
+SPLITS = ("test", "validation")
+FIGURES = ("bar", "learning_curves", "topk_entropy", "tsne", "imbalance")
+SMOKE_SEEDS = (0, 1)
+OFFLINE_ENCODER = "minilm"
+
+
+@dataclass
+class System:
+    """A row: `method` null marks a number quoted from the literature that we do not run."""
+
+    method: Optional[str] = None
+    overrides: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Column:
+    dataset: str = "???"
+    overrides: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Comparison:
+    """One significance test the paper makes: system `a` vs system `b` on each listed column."""
+
+    a: str = "???"
+    b: str = "???"
+    metric: str = "accuracy"
+    test: str = "welch"  # welch | paired_t | wilcoxon | mannwhitney (report/stats.py)
+    alternative: str = "two-sided"
+    columns: Optional[list[str]] = None  # null = every column
+    reported: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {t, p, note}
+
+
+@dataclass
+class PaperTable:
+    name: str = "???"
+    title: str = "???"
+    source: str = "???"  # paper, table and page the reported numbers come from
+    encoder: str = "???"  # the paper's encoder (SCALE=paper)
+    split: str = "test"  # the split whose metrics the table reports: test | validation
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    seeds: int = 5  # runs (or training-set resamplings) per cell in the paper
+    aggregate: str = "mean"  # mean | max (best single run) | top_k_by_validation (Gunel Table 4)
+    top_k: int = 3
+    protocol: list[str] = field(default_factory=list)  # overrides for cpu/paper scale beyond the configs
+    cpu_columns: Optional[list[str]] = None  # columns SCALE=cpu runs (null = all)
+    systems: dict[str, System] = field(default_factory=dict)
+    columns: dict[str, Column] = field(default_factory=dict)
+    cells: Optional[list[list[str]]] = None  # [system, column] pairs; null = the full grid
+    reported: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # system -> column -> metric -> [mean, sd]
+    reported_n: Optional[int] = None
+    comparisons: list[Comparison] = field(default_factory=list)
+    holm: bool = False  # Holm-correct the p-values of all comparisons together
+    figures: list[str] = field(default_factory=lambda: ["bar", "learning_curves"])
+    figure_columns: Optional[list[str]] = None  # columns the per-column figures draw (null = all)
+    minority_label: Optional[str] = None  # imbalance tables: the class whose F1 is "minority"
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Cell:
+    system: str
+    column: str
+    method: Optional[str]
+    dataset: str
+    overrides: tuple[str, ...]  # system, column and protocol overrides, in that order
+
+
+def table_names() -> list[str]:
+    return sorted(p.stem for p in (CONF / "paper").glob("*.yaml"))
+
+
+@lru_cache(maxsize=None)
+def load_table(name: str) -> PaperTable:
+    path = CONF / "paper" / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"paper={name!r} is not a table; choose from: {', '.join(table_names())}")
+    return table_from(OmegaConf.load(path), path)
+
+
+def table_from(data: Any, path: Path) -> PaperTable:
+    """Validate `data` (a mapping in the conf/paper schema) into a PaperTable; errors name `path`."""
+    try:
+        table = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(PaperTable), data))
+    except Exception as err:  # omegaconf's errors name the key; keep the file too
+        raise ConfigError(f"{path}: {err}") from err
+    check_table(table, path)
+    return table
+
+
+def check_table(t: PaperTable, path: Path) -> None:
+    def fail(message: str) -> None:
+        raise ConfigError(f"{path}: {message}")
+
+    if t.name != path.stem:
+        fail(f"name {t.name!r} differs from the file name")
+    if t.split not in SPLITS:
+        fail(f"split={t.split!r}; allowed: {', '.join(SPLITS)}")
+    if t.aggregate not in AGGREGATES:
+        fail(f"aggregate={t.aggregate!r}; allowed: {', '.join(AGGREGATES)}")
+    for figure in t.figures:
+        if figure not in FIGURES:
+            fail(f"figure {figure!r}; allowed: {', '.join(FIGURES)}")
+    for system, column in t.cells or []:
+        if system not in t.systems or column not in t.columns:
+            fail(f"cell [{system}, {column}] names an unknown system or column")
+    for system, row in t.reported.items():
+        if system not in t.systems:
+            fail(f"reported numbers for unknown system {system!r}")
+        for column in row:
+            if column not in t.columns:
+                fail(f"reported numbers for unknown column {column!r} (system {system})")
+    for comp in t.comparisons:
+        for side in (comp.a, comp.b):
+            if side not in t.systems:
+                fail(f"comparison names unknown system {side!r}")
+        for column in comp.columns or []:
+            if column not in t.columns:
+                fail(f"comparison names unknown column {column!r}")
+    for column in (t.cpu_columns or []) + (t.figure_columns or []):
+        if column not in t.columns:
+            fail(f"unknown column {column!r} in cpu_columns/figure_columns")
+
+
+def seeds_for(table: PaperTable, scale: str) -> list[int]:
+    return list(SMOKE_SEEDS) if scale == "smoke" else list(range(table.seeds))
+
+
+def encoder_for(table: PaperTable, scale: str) -> str:
+    return table.encoder if scale == "paper" else OFFLINE_ENCODER
+
+
+def scale_overrides(table: PaperTable, scale: str) -> list[str]:
+    """What a scale adds to every run: smoke swaps the protocol for `conf/scale/smoke.yaml`."""
+    if scale not in SCALES:
+        raise ConfigError(f"scale={scale!r}; choose from: {', '.join(SCALES)}")
+    base = [f"encoder={encoder_for(table, scale)}"]
+    return base + (["scale=smoke"] if scale == "smoke" else list(table.protocol))
+
+
+def cells(table: PaperTable, scale: str, runnable_only: bool = False) -> list[Cell]:
+    """The table's cells in display order; at SCALE=cpu only `cpu_columns`."""
+    pairs = [tuple(p) for p in table.cells] if table.cells else [(s, c) for s in table.systems for c in table.columns]
+    wanted = set(table.cpu_columns) if scale == "cpu" and table.cpu_columns else set(table.columns)
+    out = []
+    for system, column in pairs:
+        row, col = table.systems[system], table.columns[column]
+        if column not in wanted or (runnable_only and row.method is None):
+            continue
+        overrides = merge_overrides(row.overrides, col.overrides, scale_overrides(table, scale))
+        if scale == "smoke":  # command-line overrides beat config groups: drop what the smoke scale sets
+            overrides = [o for o in overrides if o.split("=", 1)[0] not in smoke_keys()]
+        out.append(Cell(system, column, row.method, col.dataset, tuple(overrides)))
+    return out
+
+
+@lru_cache(maxsize=None)
+def smoke_keys() -> frozenset[str]:
+    """Dotted keys `conf/scale/smoke.yaml` sets (method.epochs, dataset.limit.*, run_tag)."""
+    def walk(node: Any, prefix: str) -> list[str]:
+        if not isinstance(node, dict):
+            return [prefix]
+        return [k for key, value in node.items() for k in walk(value, f"{prefix}.{key}" if prefix else key)]
+
+    return frozenset(walk(OmegaConf.to_container(OmegaConf.load(CONF / "scale" / "smoke.yaml")), ""))
+
+
+def merge_overrides(*groups: list[str]) -> list[str]:
+    """Concatenate override lists; a later value of the same key wins (Hydra refuses duplicates)."""
+    merged: dict[str, str] = {}
+    for group in groups:
+        for item in group:
+            merged[item.split("=", 1)[0]] = item
+    return list(merged.values())
+
+
+def cell_overrides(cell: Cell, seed: int) -> list[str]:
+    """The exact `run.py` overrides of one run, in the order the sweep passes them."""
+    return [f"method={cell.method}", f"dataset={cell.dataset}", f"seed={seed}", *cell.overrides]
+
+
+@lru_cache(maxsize=None)
+def missing_data(dataset: str, data_dir: str) -> Optional[str]:
+    """None when the dataset's files are here; else the error naming the missing file and the fetch command."""
+    from lcl_repro.data.readers import READERS
+
+    from lcl_repro.report.collect import compose_run
+
+    cfg = compose_run([f"dataset={dataset}"]).dataset  # through Hydra: subsets inherit their parent's files
+    try:
+        READERS[cfg.reader](cfg, Path(data_dir) / cfg.path)
+    except DataError as err:
+        if "missing" in str(err):
+            return str(err)
+        raise
+    return None

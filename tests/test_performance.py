@@ -1,0 +1,165 @@
+"""Speed-ups keep results identical, and the benchmark (scripts/bench.py) measures what it says."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from lcl_repro import pipeline
+from lcl_repro.data.features import Collator
+from lcl_repro.methods import build_objective
+from lcl_repro.pipeline import prepare_data
+from lcl_repro.train.loop import LoopState, Trainer, freeze_all_but, make_optimizer
+from lcl_repro.train.seed import seed_everything
+from tests.conftest import REPO, compose_config, needs_data
+
+SINGLE_TENSOR_ADAMW = torch.optim.AdamW
+
+
+def single_tensor_adamw(*args, **kwargs):
+    """The optimizer before the change: torch's CPU default, one tensor at a time."""
+    return SINGLE_TENSOR_ADAMW(*args, **{**kwargs, "foreach": False})
+
+
+def train_steps(method: str, tiny_overrides, steps: int = 6) -> list[torch.Tensor]:
+    cfg = compose_config([f"method={method}", "dataset=emoint", *tiny_overrides, "method.lr=1e-3"])
+    splits, _, vocab = prepare_data(cfg, progress=False)
+    seed_everything(0)
+    objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab)
+    stage = objective.stages()[0]
+    freeze_all_but(objective, stage.modules)
+    optimizer = make_optimizer(objective, stage, cfg.method)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1 - s / 10)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    trainer = Trainer(objective, splits, cfg, "/tmp", torch.device("cpu"), None, False)
+    collator = Collator(splits.pad_id, stage.views)
+    objective.train()
+    for i in range(steps):
+        batch = collator(splits.train[8 * i:8 * i + 8])
+        trainer.step(stage, batch, optimizer, scheduler, scaler, LoopState(), 0)
+    return [p.detach().clone() for p in objective.parameters()]
+
+
+@needs_data
+@pytest.mark.parametrize("method", ["ce", "lcl"])  # lcl: two networks, two clip groups, both param groups
+def test_foreach_adamw_gives_bitwise_the_same_weights(method, tiny_overrides, monkeypatch):
+    new = train_steps(method, tiny_overrides)
+    monkeypatch.setattr(torch.optim, "AdamW", single_tensor_adamw)
+    old = train_steps(method, tiny_overrides)
+    assert len(new) == len(old)
+    assert all(torch.equal(a, b) for a, b in zip(new, old))
+    assert any(not torch.equal(a, b) for a, b in zip(new, train_steps(method, tiny_overrides, steps=5)))
+
+
+@needs_data
+def test_foreach_adamw_gives_the_same_run_metrics(tiny_overrides, monkeypatch):
+    cfg = compose_config(["method=ce", "dataset=emoint", *tiny_overrides, "run_tag=new"])
+    new = pipeline.run(cfg)
+    monkeypatch.setattr(torch.optim, "AdamW", single_tensor_adamw)
+    old = pipeline.run(compose_config(["method=ce", "dataset=emoint", *tiny_overrides, "run_tag=old"]))
+    assert new["curves"] == old["curves"] and new["test"] == old["test"]
+    assert new["curves"][0]["train_loss"] > 0
+
+
+def test_data_preparation_imports_neither_sklearn_nor_the_modelling_stack():
+    """Lazy imports keep a warm-cache `prepare_data` under 2 s; importing what it needs must not
+    pull scikit-learn, scipy or transformers' model classes (about 1.5 s together)."""
+    code = ("import sys, lcl_repro.pipeline, lcl_repro.data, lcl_repro.data.features, lcl_repro.models.encoder, "
+            "lcl_repro.train.loop; from transformers import AutoTokenizer; "
+            "print(sorted(m for m in ('sklearn', 'scipy', 'transformers.modeling_utils') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.strip().replace("'", '"')) == []
+
+
+# --------------------------------------------------------------------------- the benchmark itself
+def load_bench():
+    if "bench" not in sys.modules:  # registered first: its dataclasses look their module up
+        spec = importlib.util.spec_from_file_location("bench", REPO / "scripts" / "bench.py")
+        sys.modules["bench"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["bench"])
+    return sys.modules["bench"]
+
+
+def test_peak_flops_and_mfu():
+    bench = load_bench()
+    assert bench.peak_flops("NVIDIA H100 80GB HBM3", "bf16") == 989e12
+    assert bench.peak_flops("NVIDIA H100 PCIe", "fp16") == 756e12
+    assert bench.peak_flops("NVIDIA H200", "fp32") == 67e12
+    assert bench.peak_flops("NVIDIA A100-SXM4-80GB", "bf16") == 312e12
+    assert bench.peak_flops("Tesla T4", "fp16") == 65e12
+    assert bench.peak_flops("Tesla T4", "bf16") is None  # no bf16 tensor cores
+    assert bench.peak_flops("AMD EPYC", "fp32") is None
+    assert bench.mfu(6e12, 2.0, 10e12) == pytest.approx(0.3)
+    assert bench.mfu(6e12, 2.0, None) is None
+
+
+def test_non_embedding_params_skip_lookup_tables():
+    bench = load_bench()
+    model = torch.nn.Sequential(torch.nn.Embedding(100, 8), torch.nn.Linear(8, 4))
+    assert bench.non_embedding_params(model) == 8 * 4 + 4
+
+
+@needs_data
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])  # fp16: the bare loop's autocast + scaler path too
+def test_benchmark_runs_and_reports_every_goal(precision, tiny_overrides, tmp_path):
+    bench = load_bench()
+    result = bench.run_benchmark([*tiny_overrides, f"hardware.precision={precision}"], ["scl", "ce_cl"], steps=2,
+                                 warmup=1, eval_sentences=8, eval_repeats=1, with_data_prep=False, with_grid=False)
+    ce = result["groups"]["ce_vs_bare"]["variants"]
+    assert ce["ce"]["step_s"]["n"] == ce["bare"]["step_s"]["n"] == 2
+    assert ce["ce"]["sequences_per_step"] == 8
+    assert result["groups"]["ce_cl"]["variants"]["ce"]["sequences_per_step"] == 16  # the batch twice
+    assert 0 < result["groups"]["scl"]["variants"]["scl"]["loss_share"] < 1
+    # FLOPs: 6 x non-embedding params x tokens; CE+CL runs its encoder twice over the batch.
+    ce_cl = result["groups"]["ce_cl"]["variants"]
+    assert ce_cl["ce_cl"]["flops_per_step"] == ce_cl["ce"]["flops_per_step"] > 0
+    assert ce_cl["ce"]["mfu"] is None  # no GPU: n/a
+    assert result["evaluation"]["speedup"] > 1
+    assert set(result["ratios"]) == {"ce_vs_bare", "scl", "ce_cl"}
+    rows = bench.goal_rows(result)
+    assert [r[-1] in ("PASS", "MISS") for r in rows] == [True] * len(rows)
+    assert "CE step: framework / bare PyTorch loop" in bench.report(result)
+
+
+# --------------------------------------------------------------------------- SST trees without nltk
+SST_LINES = ["(3 (2 a) (2 b))", "(3 junk (2 a) (2 b))", "(3 (2 a) b)", "(3 (2 a) (2 b)) (2 c)",
+             "(3 (2 a) (2 b)) junk", "(3 (2 a) (2 b) (2 c))", "(3 (2 (2 a)))", "( 3 (2 a) (2 b))", "(2 a)",
+             "(3 (2 a) (2 b)", "(3 (2 a) (2 b)))", "(4 (2 -LRB-) (3 (2 it) (2 's)))"]
+
+
+def nltk_root_and_leaves(raw: str):
+    from nltk import Tree
+
+    try:
+        tree = Tree.fromstring(raw)
+    except ValueError:
+        return "ValueError"
+    return tree.label(), tree.leaves()
+
+
+def fast_root_and_leaves(raw: str):
+    from lcl_repro.data.readers import sst_root_and_leaves
+
+    try:
+        return sst_root_and_leaves(raw)
+    except ValueError:
+        return "ValueError"
+
+
+@pytest.mark.parametrize("raw", SST_LINES)
+def test_sst_reader_reads_trees_exactly_as_nltk(raw):
+    assert fast_root_and_leaves(raw) == nltk_root_and_leaves(raw)
+
+
+@needs_data
+def test_sst_reader_equals_nltk_on_every_line_of_sst():
+    from tests.conftest import DATA
+
+    lines = [line for name in ("train", "dev", "test")
+             for line in (DATA / "sst" / "trees" / f"{name}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(lines) == 11855
+    assert [fast_root_and_leaves(x) for x in lines] == [nltk_root_and_leaves(x) for x in lines]

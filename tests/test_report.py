@@ -1,0 +1,209 @@
+"""The table report on synthetic run folders with known numbers: aggregation, the paper's tests,
+missing-data and literature cells, the files written, figures, and hyper-parameter sweep reports.
+
+The run folders are real ones (the config composed as run.py composes it, the DONE fingerprint from
+`record.mark_done`); only the metrics are made up, so the expected numbers are known exactly."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from scipy import stats as sps
+
+from tests.conftest import DATA, needs_data
+from lcl_repro.report import aggregate, figures, render
+from lcl_repro.report.__main__ import main as report_main
+from lcl_repro.report.collect import collect, compose_run
+from lcl_repro.report.hparams import load_sweep, settings_table, sweep_runs
+from lcl_repro.report.sweep import sweep_commands
+from lcl_repro.report.tables import cell_overrides, cells, load_table, table_from, table_names
+from lcl_repro.track import record
+from lcl_repro.track.files import write_json, write_text
+
+pytestmark = needs_data
+
+TABLE = {
+    "name": "toy", "title": "Toy table", "source": "nowhere, Table 0", "encoder": "electra_base",
+    "metrics": ["accuracy", "f1_weighted"], "seeds": 5, "reported_n": 5,
+    "systems": {"Lit": {"method": None, "note": "literature"}, "CE": {"method": "ce"},
+                "LCL": {"method": "lcl", "overrides": ["method.alpha=0.9"]}},
+    "columns": {"EmoInt": {"dataset": "emoint"}, "QNLI": {"dataset": "glue_qnli"}},
+    "reported": {"Lit": {"EmoInt": {"accuracy": [80.0, None]}},
+                 "CE": {"EmoInt": {"accuracy": [85.5, 0.9], "f1_weighted": [85.5, 0.9]}},
+                 "LCL": {"EmoInt": {"accuracy": [86.6, 0.3]}}},
+    "comparisons": [{"a": "LCL", "b": "CE", "metric": "accuracy", "test": "welch",
+                     "reported": {"EmoInt": {"t": 2.25, "p": 0.078}}},
+                    {"a": "LCL", "b": "CE", "metric": "accuracy", "test": "wilcoxon", "columns": ["EmoInt"]}],
+    "figures": ["bar", "learning_curves", "topk_entropy", "tsne"],
+}
+CE_ACC = [60.0, 62.0, 61.0, 63.0, 59.0]
+LCL_ACC = [66.0, 65.0, 67.0, 68.0, 64.0]
+
+
+def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: float | None = None) -> Path:
+    cfg = compose_run([*overrides, f"output_root={root}"])
+    folder = record.run_dir(cfg, overrides)
+    rng = np.random.default_rng(seed)
+    labels = np.arange(40) % 4
+    probs = rng.dirichlet(np.ones(4), size=40).astype(np.float32)
+    np.savez_compressed(folder.mkdir(parents=True, exist_ok=True) or folder / "predictions.npz", uid=labels,
+                        label=labels, probabilities=probs, embedding=rng.normal(size=(40, 8)).astype(np.float32))
+    write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    val = accuracy - 1 if val is None else val
+    write_json(folder / "metrics.json", {
+        "seed": seed, "selection_metric": "accuracy", "validation": {"accuracy": val},
+        "test": {"accuracy": accuracy, "f1_weighted": accuracy - 2}, "test_per_class_f1": [10.0, 20.0, 30.0, 40.0],
+        "data": {"label_names": ["anger", "fear", "joy", "sadness"]},
+        "curves": [{"stage": "train", "epoch": e, "validation_accuracy": val - 3 + e} for e in (1, 2, 3)]})
+    record.mark_done(folder, cfg)
+    return folder
+
+
+@pytest.fixture
+def toy(tmp_path):
+    table = table_from(TABLE, Path("toy.yaml"))
+    for cell in cells(table, "cpu", runnable_only=True):
+        if cell.column != "EmoInt":
+            continue
+        for seed in range(5):
+            acc = (CE_ACC if cell.system == "CE" else LCL_ACC)[seed]
+            fake_run(tmp_path, cell_overrides(cell, seed), seed, acc)
+    return table, tmp_path
+
+
+def rows_by(rows, **match):
+    return [r for r in rows if all(r[k] == v for k, v in match.items())]
+
+
+def test_cells_aggregate_mean_sd_and_sit_beside_the_paper(toy):
+    table, root = toy
+    collected = collect(table, "cpu", root, DATA)
+    status = {(c.cell.system, c.cell.column): c.status for c in collected}
+    assert status == {("Lit", "EmoInt"): "literature", ("Lit", "QNLI"): "literature", ("CE", "EmoInt"): "ok",
+                      ("CE", "QNLI"): "missing data", ("LCL", "EmoInt"): "ok", ("LCL", "QNLI"): "missing data"}
+    rows = aggregate.cell_rows(table, collected)
+    ce = rows_by(rows, system="CE", column="EmoInt", metric="accuracy")[0]
+    assert ce["n"] == 5 and ce["ours"] == pytest.approx(61.0)
+    assert ce["ours_sd"] == pytest.approx(np.std(CE_ACC, ddof=1))
+    assert ce["paper"] == 85.5 and ce["diff"] == pytest.approx(61.0 - 85.5)
+    f1 = rows_by(rows, system="CE", column="EmoInt", metric="f1_weighted")[0]
+    assert f1["ours"] == pytest.approx(59.0)
+    missing = rows_by(rows, system="CE", column="QNLI", metric="accuracy")[0]
+    assert "QNLI/train.tsv" in missing["detail"] and "fetch_data.py data glue" in missing["detail"]
+    assert rows_by(rows, system="Lit", column="EmoInt", metric="accuracy")[0]["paper"] == 80.0
+    assert not rows_by(rows, system="Lit", column="QNLI")  # nothing reported, nothing run: no empty row
+
+
+def test_comparisons_recompute_the_papers_tests_with_their_floor(toy):
+    table, root = toy
+    rows = aggregate.comparison_rows(table, collect(table, "cpu", root, DATA))
+    welch = rows_by(rows, test="welch", column="EmoInt")[0]
+    expected = sps.ttest_ind(LCL_ACC, CE_ACC, equal_var=False)
+    assert welch["statistic"] == pytest.approx(expected.statistic) and welch["p"] == pytest.approx(expected.pvalue)
+    assert welch["mean_diff"] == pytest.approx(5.0) and welch["paper_t"] == 2.25 and welch["paper_p"] == 0.078
+    assert welch["verdict"] == "p < 0.05"
+    wilcoxon = rows_by(rows, test="wilcoxon")[0]
+    assert wilcoxon["p"] == pytest.approx(0.0625) and wilcoxon["p_min"] == pytest.approx(2 / 2 ** 5)
+    assert wilcoxon["verdict"].startswith("cannot reach p < 0.05 with n = 5/5")
+    qnli = rows_by(rows, test="welch", column="QNLI")[0]
+    assert qnli["verdict"] == "needs >= 2 runs per arm (have 0 and 0)" and math.isnan(qnli["p"])
+
+
+def test_top_k_by_validation_and_max_aggregates():
+    table = table_from({**TABLE, "aggregate": "top_k_by_validation", "top_k": 3}, Path("toy.yaml"))
+    value, sd, n = aggregate.summarise([50, 60, 70, 80, 90], validation=[5, 1, 4, 3, 2], table=table)
+    assert n == 3 and value == pytest.approx(np.mean([50, 70, 80])) and sd == pytest.approx(np.std([50, 70, 80], ddof=1))
+    best = table_from({**TABLE, "aggregate": "max"}, Path("toy.yaml"))
+    assert aggregate.summarise([50, 90, 70], [0, 0, 0], best)[:2] == (90.0, pytest.approx(20.0))
+
+
+def test_minority_and_majority_f1_come_from_per_class_f1(toy):
+    table, root = toy
+    table.minority_label, table.metrics = "joy", ["f1_minority", "f1_majority"]
+    ce = next(c for c in collect(table, "cpu", root, DATA) if c.cell.system == "CE" and c.status == "ok")
+    assert ce.runs[0].score("test", "f1_minority", "joy") == 30.0
+    assert ce.runs[0].score("test", "f1_majority", "joy") == pytest.approx(np.mean([10, 20, 40]))
+
+
+def test_report_files_and_figures(toy):
+    table, root = toy
+    collected = collect(table, "cpu", root, DATA)
+    folder = root / "reports" / "toy"
+    drawn = figures.draw_all(table, collected, folder, "scale=cpu")
+    assert {p.name for p in drawn} == {"bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
+                                       "topk_entropy_emoint.png", "tsne_emoint.png"}
+    assert all(p.stat().st_size > 5000 and p.with_suffix(".pdf").exists() for p in drawn)
+    markdown = render.write_report(folder, table, "smoke", "minilm", [0, 1], aggregate.cell_rows(table, collected),
+                                   aggregate.comparison_rows(table, collected), drawn)
+    assert "SMOKE SCALE" in markdown and "NOT A RESULT" in markdown and "scale=smoke  encoder=minilm" in markdown
+    assert "| EmoInt    | CE       | 5/5 | 61.0 (1.6)" in markdown
+    assert {p.name for p in folder.iterdir()} >= {"report.md", "cells.csv", "comparisons.csv", "table.tex"}
+    assert "\\begin{table}" in (folder / "table.tex").read_text()
+
+
+def test_topk_entropy_matches_a_hand_computed_case():
+    probs = np.array([[0.5, 0.25, 0.25, 0.0]])
+    # k=2: (2/3, 1/3) -> 0.918 bits; k=3: (.5,.25,.25) -> 1.5 bits; k=4 adds a zero -> 1.5 bits
+    assert figures.topk_entropy_curve(probs) == pytest.approx([0.9183, 1.5, 1.5], abs=1e-4)
+
+
+def test_sweep_groups_cells_into_few_hydra_commands():
+    table = load_table("lcl_table1")
+    commands = sweep_commands(cells(table, "smoke", runnable_only=True), [0, 1], ["output_root=x"])
+    assert commands == [["-m", "method=ce,scl,lcl", "dataset=ed,goemotions,isear,emoint", "seed=0,1",
+                         "encoder=minilm", "scale=smoke", "output_root=x"]]
+
+
+def test_every_shipped_table_loads():
+    assert "lcl_table1" in table_names()
+    for name in table_names():
+        table = load_table(name)
+        assert table.source and cells(table, "smoke")
+
+
+def test_report_cli_bad_arguments_exit_cleanly(capsys):
+    from lcl_repro.errors import UserError
+
+    with pytest.raises(UserError, match="not a table; choose from: .*lcl_table1"):
+        report_main(["paper=nope"])
+    with pytest.raises(UserError, match="Key 'bogus' not in"):
+        report_main(["paper=lcl_table1", "bogus=1"])
+    with pytest.raises(UserError, match="exactly one of paper"):
+        report_main([])
+
+
+def test_hyperparameter_sweep_report_picks_by_validation_not_test(tmp_path):
+    method, grid = load_sweep("lcl_appb")
+    assert method == "lcl" and "method.alpha" in grid
+    # two settings; the one with the better validation has the worse test score
+    for alpha, val, test in ((0.1, 70.0, 90.0), (0.5, 80.0, 60.0)):
+        for seed in (0, 1):
+            fake_run(tmp_path, ["method=lcl", "dataset=emoint", f"seed={seed}", f"method.alpha={alpha}"],
+                     seed, test + seed, val=val + seed)
+    runs = sweep_runs(tmp_path, "emoint", "lcl", "minilm", {"method.alpha": [0.1, 0.5]})
+    settings = settings_table(runs, ["method.alpha"])
+    assert list(settings["method.alpha"]) == [0.5, 0.1] and settings.loc[0, "validation_mean"] == 80.5
+    assert settings.loc[0, "n"] == 2 and settings.loc[0, "test_mean"] == 60.5
+
+
+def test_sweep_dry_run_prints_the_hydra_commands_and_groups_wandb_runs_per_table(capsys):
+    from lcl_repro.report.sweep import main as sweep_main
+
+    assert sweep_main(["paper=lcl_table1", "scale=smoke", "dry_run=true", "logger=wandb", f"data_dir={DATA}"]) == 0
+    out = capsys.readouterr().out
+    assert "12 cells x 2 seeds in 1 Hydra multirun command(s)" in out
+    assert "python run.py -m method=ce,scl,lcl dataset=ed,goemotions,isear,emoint seed=0,1" in out
+    assert "logger=wandb logger.group=lcl_table1" in out
+
+
+def test_smoke_scale_overrides_win_over_a_tables_protocol():
+    toy = {**TABLE, "systems": {"CE": {"method": "ce", "overrides": ["method.epochs=20"]}}, "reported": {},
+           "comparisons": []}
+    table = table_from(toy, Path("toy.yaml"))
+    assert "method.epochs=20" not in cells(table, "smoke")[0].overrides
+    assert "method.epochs=20" in cells(table, "cpu")[0].overrides
+    cfg = compose_run(cell_overrides(cells(table, "smoke")[0], 0))
+    assert cfg.method.epochs == 1 and cfg.dataset.limit.train == 160 and cfg.run_tag == "smoke"
