@@ -16,7 +16,7 @@ setup: $(STAMP) ## build .venv (CPU torch pinned by constraints.txt) and stage W
 
 $(STAMP): pyproject.toml constraints.txt scripts/setup_wordnet.sh scripts/wordnet_lexnames.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,cluster]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,cluster,optuna]'
 	bash scripts/setup_wordnet.sh $(VENV)
 	touch $(STAMP)
 

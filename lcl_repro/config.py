@@ -176,6 +176,7 @@ class HardwareConfig:
     precision: str = "fp32"  # fp32 | fp16 (autocast + grad scaler) | bf16 (autocast)
     eval_batch_size: int = 64
     num_threads: Optional[int] = None  # torch CPU threads; null = torch default
+    retain_freed_memory: bool = True  # glibc: reuse freed heap across steps (lcl_repro/train/host.py)
     deterministic: bool = False  # torch.use_deterministic_algorithms on GPU (costs speed)
 
 

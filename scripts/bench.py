@@ -1,6 +1,6 @@
 """One benchmark of the framework against a bare PyTorch loop and the papers' reference protocols.
 
-    python scripts/bench.py                                    # MiniLM, EmoInt, CPU (about 5 min on 2 cores)
+    python scripts/bench.py                                    # MiniLM, EmoInt, CPU (about 2.5 min on 2 cores)
     python scripts/bench.py --quick encoder=tiny               # a smoke run of every measurement (seconds)
     python scripts/bench.py encoder=electra_base_random hardware=bf16 --name h100-bf16   # GPU: + MFU, GPU-hours
 
@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -65,6 +65,7 @@ from lcl_repro.methods import build_objective  # noqa: E402
 from lcl_repro.models.encoder import load_encoder, load_tokenizer  # noqa: E402
 from lcl_repro.pipeline import prepare_data, resolve_device  # noqa: E402
 from lcl_repro.track.files import write_json  # noqa: E402
+from lcl_repro.train.host import retain_freed_memory  # noqa: E402
 from lcl_repro.train.loop import LoopState, Trainer, freeze_all_but, make_optimizer  # noqa: E402
 from lcl_repro.train.seed import seed_everything  # noqa: E402
 
@@ -352,11 +353,15 @@ def eval_speed(objective, splits, cfg, device: torch.device, sentences: int, rep
         reference_predict(objective, rows, collator, device, precision)
         synchronize(device)
         ref.append(len(rows) / (time.perf_counter() - start))
-    tokens = sum(len(r["input_ids"]) for r in rows)
+    tokens_per_sentence = sum(len(r["input_ids"]) for r in rows) / len(rows)
+    flops_per_sentence = 2 * non_embedding_params(objective.encoder) * tokens_per_sentence  # forward only
     ours_rate, ref_rate = statistics.median(ours), statistics.median(ref)
     return {"sentences": len(rows), "batch_size": cfg.hardware.eval_batch_size,
             "ours_sentences_per_s": ours_rate, "reference_sentences_per_s": ref_rate,
-            "ours_tokens_per_s": ours_rate * tokens / len(rows), "speedup": ours_rate / ref_rate}
+            "ours_tokens_per_s": ours_rate * tokens_per_sentence, "speedup": ours_rate / ref_rate,
+            # achieved model FLOP/s: how close each path already is to the device's peak
+            "ours_gflops": ours_rate * flops_per_sentence / 1e9,
+            "reference_gflops": ref_rate * flops_per_sentence / 1e9}
 
 
 # --------------------------------------------------------------------------- data preparation
@@ -461,6 +466,19 @@ def grid_estimate(overrides: list[str], rates: dict[str, float], eval_rate: floa
 
 
 # --------------------------------------------------------------------------- the benchmark
+def method_variant(method: str, overrides: list[str], hidden: int, splits, vocab: int, device: torch.device):
+    """The method's framework variant and the splits its batches come from (WordNet views for
+    `views: 2`)."""
+    cfg = compose_cfg([f"method={method}", *overrides, *method_overrides(method, hidden)])
+    m_splits = splits if cfg.method.views == 1 else prepare_data(cfg, progress=False)[0]
+    variant = framework_variant(method, cfg, m_splits, vocab, device)
+    if method == "supcl_seq" and getattr(variant.objective.encoder, "pooler", None) is None:
+        # ELECTRA has no pooler: time SupCL-Seq on [CLS] instead (same cost, minus one dense layer).
+        cfg = compose_cfg([f"method={method}", *overrides, "method.pooling=cls"])
+        variant = framework_variant(method, cfg, m_splits, vocab, device)
+    return variant, m_splits
+
+
 def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: int, eval_sentences: int,
                   eval_repeats: int, with_data_prep: bool = True, with_grid: bool = True) -> dict:
     load_at_start = load_average()
@@ -470,6 +488,8 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
     device = resolve_device(ce_cfg.hardware)
     if ce_cfg.hardware.num_threads:
         torch.set_num_threads(ce_cfg.hardware.num_threads)
+    if ce_cfg.hardware.retain_freed_memory:  # as pipeline.run does; the bare loop shares the process
+        retain_freed_memory()
     splits, _, vocab = prepare_data(ce_cfg, progress=False)
     rounds = warmup + steps
     ce = framework_variant("ce", ce_cfg, splits, vocab, device)
@@ -484,13 +504,7 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
     b = ce_cfg.method.batch_size
     measure("ce_vs_bare", [ce, bare], batches_for(splits, 1, b, rounds, device), originals=b)
     for method in methods:
-        cfg = compose_cfg([f"method={method}", *overrides, *method_overrides(method, hidden)])
-        m_splits = splits if cfg.method.views == 1 else prepare_data(cfg, progress=False)[0]
-        variant = framework_variant(method, cfg, m_splits, vocab, device)
-        if method == "supcl_seq" and getattr(variant.objective.encoder, "pooler", None) is None:
-            # ELECTRA has no pooler: time SupCL-Seq on [CLS] instead (same cost, no pooler layer).
-            cfg = compose_cfg([f"method={method}", *overrides, "method.pooling=cls"])
-            variant = framework_variant(method, cfg, m_splits, vocab, device)
+        variant, m_splits = method_variant(method, overrides, hidden, splits, vocab, device)
         stage = variant.objective.stages()[0]
         batches = batches_for(m_splits, stage.views, stage.batch_size, rounds, device)
         facts = {"originals": stage.batch_size, "views": stage.views}
@@ -522,7 +536,8 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
             grid = grid_estimate(overrides, rates, evaluation["ours_sentences_per_s"], bench_tokens)
     return {"overrides": overrides, "device": str(device), "device_name": name, "precision": ce_cfg.hardware.precision,
             "threads": torch.get_num_threads(), "torch": torch.__version__, "steps": steps, "warmup": warmup,
-            "load_average": {"start": load_at_start, "end": load_average()}, "peak_rss_mb": peak_rss_mb(), "peak_flops": peak,
+            "load_average": {"start": load_at_start, "end": load_average()}, "peak_rss_mb": peak_rss_mb(),
+            "peak_flops": peak,
             "groups": groups, "ratios": ratios, "evaluation": evaluation, "data_prep": data_prep, "grid": grid}
 
 
@@ -624,8 +639,9 @@ def report(result: dict) -> str:
                        "MFU", "GPU peak MB"), step_rows(result)),
              "", f"peak CPU RSS: {result['peak_rss_mb']:.0f} MB"]
     e = result["evaluation"]
-    parts.append(f"evaluation: {e['ours_sentences_per_s']:.0f} sent/s batched ({e['ours_tokens_per_s']:.0f} tokens/s) "
-                 f"vs {e['reference_sentences_per_s']:.0f} sent/s one at a time")
+    parts.append(f"evaluation: {e['ours_sentences_per_s']:.0f} sent/s batched ({e['ours_tokens_per_s']:.0f} tokens/s, "
+                 f"{e['ours_gflops']:.0f} GFLOP/s) vs {e['reference_sentences_per_s']:.0f} sent/s one at a time "
+                 f"({e['reference_gflops']:.0f} GFLOP/s)")
     if result["data_prep"]:
         d = result["data_prep"]
         parts.append(f"GoEmotions prepare_data: {d['first_s']:.2f} s first call, {d['warm_s']:.2f} s warm "
@@ -643,7 +659,7 @@ def report(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per variant (after warm-up)")
+    parser.add_argument("--steps", type=int, default=8, help="timed steps per variant (after warm-up)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--quick", action="store_true", help="2 timed steps, 64 evaluation sentences, one repeat")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods compared with CE")

@@ -109,7 +109,8 @@ def test_comparisons_recompute_the_papers_tests_with_their_floor(toy):
     assert wilcoxon["p"] == pytest.approx(0.0625) and wilcoxon["p_min"] == pytest.approx(2 / 2 ** 5)
     assert wilcoxon["verdict"].startswith("cannot reach p < 0.05 with n = 5/5")
     qnli = rows_by(rows, test="welch", column="QNLI")[0]
-    assert qnli["verdict"] == "needs >= 2 runs per arm (have 0 and 0)" and math.isnan(qnli["p"])
+    assert qnli["verdict"].startswith("missing data file ") and "QNLI/train.tsv" in qnli["verdict"] and math.isnan(qnli["p"])
+    assert "fetch_data.py data glue" in qnli["verdict"]
 
 
 def test_top_k_by_validation_and_max_aggregates():
@@ -207,3 +208,34 @@ def test_smoke_scale_overrides_win_over_a_tables_protocol():
     assert "method.epochs=20" in cells(table, "cpu")[0].overrides
     cfg = compose_run(cell_overrides(cells(table, "smoke")[0], 0))
     assert cfg.method.epochs == 1 and cfg.dataset.limit.train == 160 and cfg.run_tag == "smoke"
+
+
+def test_optuna_sweep_runs_trials_and_its_report_picks_the_best_trial(tmp_path):
+    """`+sweep=lcl_appb_optuna` through the real command line: Optuna's TPE sampler draws each trial
+    inside LCL App. B's intervals, every trial is a normal run folder, and the sweep report ranks the
+    trials by validation score and plots each hyper-parameter."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    root = tmp_path / "out"
+    command = [sys.executable, str(REPO / "run.py"), "-m", "+sweep=lcl_appb_optuna", "dataset=emoint", "encoder=tiny",
+               "hydra.sweeper.n_trials=2", "method.epochs=1", "dataset.limit.train=24", "dataset.limit.validation=16",
+               "dataset.limit.test=16", "progress=false", f"data_dir={DATA}", f"output_root={root}",
+               f"cache_dir={tmp_path / 'cache'}"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "Best value:" in done.stdout + done.stderr
+    method, grid = load_sweep("lcl_appb_optuna")
+    runs = sweep_runs(root, "emoint", method, "tiny", grid)
+    assert len(runs) == 2 and runs["method.lr"].nunique() == 2
+    assert runs["method.lr"].between(1e-5, 3e-5).all() and runs["method.alpha"].between(0.1, 0.5).all()
+    assert runs["method.temperature"].between(0.1, 0.5).all()
+    out = report_main(["sweep=lcl_appb_optuna", "dataset=emoint", "encoder=tiny", f"output_root={root}"])
+    assert out == 0
+    folder = root / "reports" / "sweep_lcl_appb_optuna" / "emoint" / "tiny"
+    settings = settings_table(runs, list(grid))
+    assert settings["validation_mean"].is_monotonic_decreasing
+    assert sorted(p.name for p in folder.glob("*.png")) == ["hparam_method_alpha.png", "hparam_method_lr.png",
+                                                            "hparam_method_temperature.png"]

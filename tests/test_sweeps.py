@@ -140,7 +140,20 @@ def test_sweep_killed_mid_run_resumes_to_the_uninterrupted_numbers(tmp_path):
     print_records("killed + rerun:", tmp_path / "killed")
     print_records("uninterrupted:", tmp_path / "clean")
     assert_same_records(tmp_path / "killed", tmp_path / "clean", ["seed0", "seed1", "seed2"])
-    print(f"records equal (metrics.json minus timing/paths, predictions.npz); {time.monotonic() - started:.0f} s in all")
+    killed_report, clean_report = aggregated(tmp_path / "killed"), aggregated(tmp_path / "clean")
+    print("aggregated over seeds (killed + rerun):\n" + killed_report.to_string(index=False))
+    assert killed_report.equals(clean_report) and int(killed_report["n"].iloc[0]) == 3
+    print(f"records and aggregate equal (metrics.json minus timing/paths, predictions.npz); "
+          f"{time.monotonic() - started:.0f} s in all")
+
+
+def aggregated(root: Path):
+    """The seed aggregate a report prints (mean and SD of validation and test over seeds), read from
+    the run folders by the report code itself."""
+    from lcl_repro.report.hparams import settings_table, sweep_runs
+
+    runs = sweep_runs(root, "emoint", "ce", "tiny", {"method.lr": [1e-3]})
+    return settings_table(runs.drop(columns="run_dir"), ["method.lr"])
 
 
 # --------------------------------------------------------------------------- launchers

@@ -32,9 +32,11 @@ def paper_report(args: ReportArgs) -> str:
     if args.logger == "wandb":
         upload(table.name, args.scale, folder, markdown)
     finished = sum(len(cr.runs) for cr in collected)
-    expected = sum(cr.expected for cr in collected)
+    expected = sum(cr.expected for cr in collected if cr.status != "missing data")
+    missing = sum(cr.status == "missing data" for cr in collected)
     incomplete = [f"{cr.cell.system}/{cr.cell.column}" for cr in collected if cr.status in ("partial", "not run")]
-    summary = f"\n{finished}/{expected} runs found; report written to {folder}/\n"
+    summary = (f"\n{finished}/{expected} runs found" + (f"; {missing} cells lack their data (see status)" if missing else "")
+               + f"; report written to {folder}/\n")
     if incomplete:
         summary += f"cells without all their runs: {', '.join(incomplete)}\n"
         if args.strict:

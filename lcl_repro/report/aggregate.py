@@ -91,6 +91,8 @@ def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[s
                 result = stats.compare(xa, xb, comp.test, comp.alternative)
                 row.update(mean_diff=float(np.mean(xa) - np.mean(xb)), statistic=result.statistic, p=result.p,
                            p_min=result.p_min_possible, verdict=verdict(result), note=result.note)
+            elif "missing data" in (a.status, b.status):
+                row["verdict"] = next(cr.detail for cr in (a, b) if cr.status == "missing data")
             else:
                 row["verdict"] = f"needs >= 2 runs per arm (have {len(xa)} and {len(xb)})"
             rows.append(row)

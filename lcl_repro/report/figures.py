@@ -80,19 +80,24 @@ def learning_curves(table: PaperTable, collected: list[CellRuns], folder: Path, 
     paths = []
     for column in figure_columns(table, collected):
         fig, ax = plt.subplots(figsize=(5, 3.4))
-        for cr in [c for c in with_runs(collected) if c.cell.column == column]:
+        systems = [c for c in with_runs(collected) if c.cell.column == column]
+        longest = 1
+        for i, cr in enumerate(systems):
             key = f"validation_{cr.runs[0].metrics.get('selection_metric', 'accuracy')}"
             series = [curve_values(run.metrics, key) for run in cr.runs]
             length = min(len(s) for s in series)
             if not length:
                 continue
+            longest = max(longest, length)
             values = np.array([s[:length] for s in series])
-            epochs = np.arange(1, length + 1)
+            # systems side by side around each epoch, so their error bars do not hide each other
+            epochs = np.arange(1, length + 1) + 0.08 * (i - (len(systems) - 1) / 2)
             mean, sd = values.mean(0), values.std(0, ddof=1) if len(values) > 1 else np.zeros(length)
             line = ax.errorbar(epochs, mean, yerr=sd, marker="o", ms=3, capsize=2,
                                label=f"{cr.cell.system} (n={len(values)})")
             ax.fill_between(epochs, mean - sd, mean + sd, alpha=0.15, color=line[0].get_color())
             ax.set_ylabel(key)
+        ax.set_xlim(0.5, longest + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch (evaluated)")
         ax.set_title(f"{table.name} {column}: learning curves\n{subtitle}", fontsize=9)
@@ -116,12 +121,16 @@ def topk_entropy(table: PaperTable, collected: list[CellRuns], folder: Path, sub
     paths = []
     for column in figure_columns(table, collected):
         fig, ax = plt.subplots(figsize=(5, 3.4))
+        ks = None
         for cr in [c for c in with_runs(collected) if c.cell.column == column]:
             curves = [topk_entropy_curve(run.predictions()["probabilities"]) for run in cr.runs]
             values = np.array(curves)
             ks = np.arange(2, values.shape[1] + 2)
             ax.errorbar(ks, values.mean(0), yerr=values.std(0, ddof=1) if len(values) > 1 else None,
                         marker="o", ms=3, capsize=2, label=f"{cr.cell.system} (n={len(values)})")
+        if ks is not None:  # the ceiling: an untrained model sits on it, a confident one far below
+            ax.plot(ks, np.log2(ks), ":", color="gray", label="uniform: log2 k")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("k (top-k classes)")
         ax.set_ylabel("mean entropy (bits)")
         ax.set_title(f"{table.name} {column}: top-k prediction entropy\n{subtitle}", fontsize=9)
@@ -139,6 +148,7 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
         if not chosen:
             continue
         fig, axes = plt.subplots(1, len(chosen), figsize=(3.2 * len(chosen), 3.2), squeeze=False)
+        with_anchors = False
         for ax, cr in zip(axes[0], chosen):
             run = cr.runs[0]
             arrays = run.predictions()
@@ -154,15 +164,18 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
             ax.scatter(xy[: len(points), 0], xy[: len(points), 1], color=palette(labels.astype(int) % 20), s=4)
             if anchors is not None:  # LaCon's label embeddings, in the colour of their class
                 ax.scatter(xy[len(points):, 0], xy[len(points):, 1], color=palette(np.arange(len(anchors)) % 20),
-                           marker="*", s=160, edgecolors="black", linewidths=0.8)
-            ax.set_title(f"{cr.cell.system} (seed {run.seed})" + (" ★ = label embeddings" if anchors is not None
-                                                                  else ""), fontsize=8)
+                           marker="*", s=160, edgecolors="black", linewidths=0.8, zorder=3)
+                with_anchors = True
+            ax.set_title(f"{cr.cell.system} (seed {run.seed})", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
         names = chosen[0].runs[0].metrics.get("data", {}).get("label_names", [])
         if 0 < len(names) <= 20:
             handles = [plt.Line2D([], [], marker="o", ls="", color=plt.get_cmap("tab20")(i), label=name)
                        for i, name in enumerate(names)]
+            if with_anchors:
+                handles.append(plt.Line2D([], [], marker="*", ls="", color="white", markeredgecolor="black",
+                                          markersize=10, label="label embedding (LaCon)"))
             fig.legend(handles=handles, loc="lower center", ncol=min(8, len(names)), fontsize=7,
                        bbox_to_anchor=(0.5, -0.02 - 0.05 * (len(names) // 8)))
         fig.suptitle(f"{table.name} {column}: t-SNE of test embeddings\n{subtitle}", fontsize=9, y=1.08)

@@ -101,16 +101,23 @@ def plot(settings: pd.DataFrame, keys: list[str], folder: Path, title: str) -> l
     best = settings.iloc[0]
     paths = []
     for key in keys:
-        others = [k for k in keys if k != key]
-        at_best = settings
-        for k in others:
-            at_best = at_best[at_best[k].apply(lambda v, b=best[k]: same(v, b))]
-        at_best = at_best.sort_values(key)
-        marginal = settings.groupby(key)["validation_mean"].mean().sort_index()
         fig, ax = plt.subplots(figsize=(4.2, 3.2))
-        ax.errorbar(at_best[key], at_best["validation_mean"], yerr=at_best["validation_sd"].fillna(0), marker="o",
-                    capsize=2, label="others at best")
-        ax.plot(marginal.index, marginal.values, "--", color="gray", label="mean over others")
+        if settings[key].nunique() == len(settings) > 1 and len(keys) > 1:
+            # Sampled trials (Optuna): no two settings share a value, so no slice holds the others
+            # fixed; every trial is drawn and the best one ringed.
+            ax.scatter(settings[key], settings["validation_mean"], s=18, label="trials")
+            ax.scatter([best[key]], [best["validation_mean"]], s=90, facecolors="none", edgecolors="red",
+                       label="best")
+        else:
+            others = [k for k in keys if k != key]
+            at_best = settings
+            for k in others:
+                at_best = at_best[at_best[k].apply(lambda v, b=best[k]: same(v, b))]
+            at_best = at_best.sort_values(key)
+            marginal = settings.groupby(key)["validation_mean"].mean().sort_index()
+            ax.errorbar(at_best[key], at_best["validation_mean"], yerr=at_best["validation_sd"].fillna(0),
+                        marker="o", capsize=2, label="others at best")
+            ax.plot(marginal.index, marginal.values, "--", color="gray", label="mean over others")
         if pd.api.types.is_numeric_dtype(settings[key]) and settings[key].min() > 0 and \
                 settings[key].max() / settings[key].min() >= 10:
             ax.set_xscale("log")

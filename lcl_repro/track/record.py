@@ -29,7 +29,7 @@ NON_IDENTITY_KEYS = {
     "logger", "data_dir", "output_root", "cache_dir", "overwrite", "keep_checkpoints",
     "save_embeddings", "dry_run", "progress", "run_tag",
 }
-NON_IDENTITY_HARDWARE = {"name", "eval_batch_size", "num_threads", "device"}
+NON_IDENTITY_HARDWARE = {"name", "eval_batch_size", "num_threads", "device", "retain_freed_memory"}
 GROUPS = ("method", "dataset", "encoder", "hardware", "logger", "scale", "sweep")  # scale sets run_tag; a sweep's values are overrides of their own
 DONE_FILE = "DONE"
 
