@@ -210,6 +210,17 @@ def test_smoke_scale_overrides_win_over_a_tables_protocol():
     assert cfg.method.epochs == 1 and cfg.dataset.limit.train == 160 and cfg.run_tag == "smoke"
 
 
+def test_a_tables_smoke_overrides_apply_at_smoke_scale_only():
+    """SupCL-Seq's 800-sequence batches are truncated at SCALE=smoke to fit a CPU machine, never at
+    the scales that report results."""
+    table = load_table("supclseq_table1")
+    rte = [c for c in cells(table, "smoke", runnable_only=True) if c.column == "RTE"][0]
+    assert rte.overrides[-1] == "dataset.max_length=64"
+    assert compose_run(cell_overrides(rte, 0)).dataset.max_length == 64
+    for scale in ("cpu", "paper"):
+        assert not any("max_length" in o for c in cells(table, scale) for o in c.overrides)
+
+
 def test_optuna_sweep_runs_trials_and_its_report_picks_the_best_trial(tmp_path):
     """`+sweep=lcl_appb_optuna` through the real command line: Optuna's TPE sampler draws each trial
     inside LCL App. B's intervals, every trial is a normal run folder, and the sweep report ranks the

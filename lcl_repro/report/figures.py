@@ -98,7 +98,7 @@ def learning_curves(table: PaperTable, collected: list[CellRuns], folder: Path, 
             ax.fill_between(epochs, mean - sd, mean + sd, alpha=0.15, color=line[0].get_color())
             ax.set_ylabel(key)
         ax.set_xlim(0.5, longest + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("epoch (evaluated)")
         ax.set_title(f"{table.name} {column}: learning curves\n{subtitle}", fontsize=9)
         ax.legend(fontsize=7)
@@ -130,7 +130,7 @@ def topk_entropy(table: PaperTable, collected: list[CellRuns], folder: Path, sub
                         marker="o", ms=3, capsize=2, label=f"{cr.cell.system} (n={len(values)})")
         if ks is not None:  # the ceiling: an untrained model sits on it, a confident one far below
             ax.plot(ks, np.log2(ks), ":", color="gray", label="uniform: log2 k")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("k (top-k classes)")
         ax.set_ylabel("mean entropy (bits)")
         ax.set_title(f"{table.name} {column}: top-k prediction entropy\n{subtitle}", fontsize=9)
@@ -158,6 +158,9 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
             points, labels = arrays["embedding"][:TSNE_MAX_POINTS], arrays["label"][:TSNE_MAX_POINTS]
             anchors = arrays.get("anchors")
             stacked = points if anchors is None else np.vstack([points, anchors])
+            # Every objective here compares directions (cosines), and LaCon's label embeddings are
+            # shorter than the instances: unnormalised, t-SNE piles all anchors onto one spot.
+            stacked = stacked / np.clip(np.linalg.norm(stacked, axis=1, keepdims=True), 1e-12, None)
             perplexity = float(min(30, max(2, (len(stacked) - 1) // 3)))
             xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0).fit_transform(stacked)
             palette = plt.get_cmap("tab20")
@@ -178,7 +181,7 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
                                           markersize=10, label="label embedding (LaCon)"))
             fig.legend(handles=handles, loc="lower center", ncol=min(8, len(names)), fontsize=7,
                        bbox_to_anchor=(0.5, -0.02 - 0.05 * (len(names) // 8)))
-        fig.suptitle(f"{table.name} {column}: t-SNE of test embeddings\n{subtitle}", fontsize=9, y=1.08)
+        fig.suptitle(f"{table.name} {column}: t-SNE of l2-normalised test embeddings\n{subtitle}", fontsize=9, y=1.08)
         paths += save(fig, folder, f"tsne_{slug(column)}")
     return paths
 
@@ -196,14 +199,21 @@ def imbalance(table: PaperTable, collected: list[CellRuns], folder: Path, subtit
     paths = []
     for dataset in sorted({d for d, _ in groups}):
         fig, ax = plt.subplots(figsize=(5, 3.4))
+        systems = list(dict.fromkeys(label.rsplit(" ", 1)[0] for d, label in groups if d == dataset))
+        ratios = set()
         for (d, label), points in sorted(groups.items()):
             if d != dataset:
                 continue
             points.sort()
             xs, ys, es = zip(*points)
+            ratios.update(xs)
+            # one colour per system; majority dashed, minority solid
             ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=label,
+                        color=plt.get_cmap("tab10")(systems.index(label.rsplit(" ", 1)[0]) % 10),
                         linestyle="--" if label.endswith("majority") else "-")
         ax.set_xscale("log")
+        ax.set_xticks(sorted(ratios), [f"{r:g}" for r in sorted(ratios)])
+        ax.minorticks_off()
         ax.set_xlabel("imbalance ratio ρ")
         ax.set_ylabel("F1 (%)")
         ax.set_title(f"{table.name} {dataset}: minority / majority F1\n{subtitle}", fontsize=9)

@@ -72,6 +72,7 @@ class PaperTable:
     aggregate: str = "mean"  # mean | max (best single run) | top_k_by_validation (Gunel Table 4)
     top_k: int = 3
     protocol: list[str] = field(default_factory=list)  # overrides for cpu/paper scale beyond the configs
+    smoke: list[str] = field(default_factory=list)  # overrides for SCALE=smoke only (e.g. truncation to fit memory)
     cpu_columns: Optional[list[str]] = None  # columns SCALE=cpu runs (null = all)
     systems: dict[str, System] = field(default_factory=dict)
     columns: dict[str, Column] = field(default_factory=dict)
@@ -164,7 +165,7 @@ def scale_overrides(table: PaperTable, scale: str) -> list[str]:
     if scale not in SCALES:
         raise ConfigError(f"scale={scale!r}; choose from: {', '.join(SCALES)}")
     base = [f"encoder={encoder_for(table, scale)}"]
-    return base + (["scale=smoke"] if scale == "smoke" else list(table.protocol))
+    return base + (["scale=smoke", *table.smoke] if scale == "smoke" else list(table.protocol))
 
 
 def cells(table: PaperTable, scale: str, runnable_only: bool = False) -> list[Cell]:
