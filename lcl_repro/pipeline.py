@@ -88,11 +88,17 @@ def prepare_data(cfg, progress: bool):
     facts["feature_cache"] = key
     splits = Splits(train=as_rows(tokenized["train"], cfg.method.views),
                     validation=as_rows(tokenized["validation"]), test=as_rows(tokenized["test"]),
-                    test_uids=list(tokenized["test"]["uid"]), train_uids=list(tokenized["train"]["uid"]),
+                    test_uids=column_list(tokenized["test"], "uid"), train_uids=column_list(tokenized["train"], "uid"),
                     task=data.task, num_labels=data.num_labels,
                     metric_names=list(cfg.dataset.metrics), selection_metric=cfg.dataset.selection_metric,
                     pad_id=tokenizer.pad_token_id)
     return splits, facts, len(tokenizer)
+
+
+def column_list(ds, name: str) -> list:
+    """One column as a list in a single Arrow conversion (`list(ds[name])` formats row by row:
+    ~0.3 s for GoEmotions' 26K rows, on every run)."""
+    return ds.select_columns([name]).to_dict()[name]
 
 
 def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
