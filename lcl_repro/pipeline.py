@@ -19,7 +19,7 @@ from lcl_repro.track import record
 from lcl_repro.track.files import read_json, remove_temporaries, write_json, write_text
 from lcl_repro.track.secrets import redact, redact_args
 from lcl_repro.train import checkpoint
-from lcl_repro.train.host import retain_freed_memory
+from lcl_repro.train.host import configure_host
 
 
 def resolve_device(hw) -> torch.device:
@@ -128,10 +128,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
 
     started = time.perf_counter()
     device = resolve_device(cfg.hardware)
-    if cfg.hardware.num_threads:
-        torch.set_num_threads(cfg.hardware.num_threads)
-    if cfg.hardware.retain_freed_memory:
-        retain_freed_memory()
+    configure_host(cfg.hardware)
     progress = show_progress(cfg)
     splits, facts, vocab_size = prepare_data(cfg, progress)
     seed_everything(cfg.seed)

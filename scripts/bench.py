@@ -65,7 +65,7 @@ from lcl_repro.methods import build_objective  # noqa: E402
 from lcl_repro.models.encoder import load_encoder, load_tokenizer  # noqa: E402
 from lcl_repro.pipeline import prepare_data, resolve_device  # noqa: E402
 from lcl_repro.track.files import write_json  # noqa: E402
-from lcl_repro.train.host import retain_freed_memory  # noqa: E402
+from lcl_repro.train.host import configure_host  # noqa: E402
 from lcl_repro.train.loop import LoopState, Trainer, freeze_all_but, make_optimizer  # noqa: E402
 from lcl_repro.train.seed import seed_everything  # noqa: E402
 
@@ -486,10 +486,7 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
     overrides = with_defaults(overrides)
     ce_cfg = compose_cfg(["method=ce", *overrides])
     device = resolve_device(ce_cfg.hardware)
-    if ce_cfg.hardware.num_threads:
-        torch.set_num_threads(ce_cfg.hardware.num_threads)
-    if ce_cfg.hardware.retain_freed_memory:  # as pipeline.run does; the bare loop shares the process
-        retain_freed_memory()
+    configure_host(ce_cfg.hardware)  # as pipeline.run does; the bare loop shares the process
     splits, _, vocab = prepare_data(ce_cfg, progress=False)
     rounds = warmup + steps
     ce = framework_variant("ce", ce_cfg, splits, vocab, device)

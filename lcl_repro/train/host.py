@@ -5,6 +5,8 @@ import ctypes
 import ctypes.util
 import sys
 
+import torch
+
 # mallopt(3) parameters of glibc's malloc.
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
@@ -31,3 +33,11 @@ def retain_freed_memory() -> bool:
     # the threshold is a size_t in glibc but mallopt takes an int: the largest int, ~2 GiB
     ok &= mallopt(M_TRIM_THRESHOLD, 2**31 - 1) == 1
     return bool(ok)
+
+
+def configure_host(hw) -> None:
+    """Apply the `hardware` group's process-wide CPU settings: thread count and heap retention."""
+    if hw.num_threads:
+        torch.set_num_threads(hw.num_threads)
+    if hw.retain_freed_memory:
+        retain_freed_memory()
