@@ -173,7 +173,7 @@ METHOD_SCHEMAS: dict[str, type[MethodConfig]] = {
 class HardwareConfig:
     name: str = MISSING
     device: str = "auto"  # auto | cpu | cuda
-    precision: str = "fp32"  # fp32 | fp16 (autocast + grad scaler) | bf16 (autocast)
+    precision: str = "fp32"  # fp32 | fp16 (autocast + grad scaler, CUDA) | bf16 (autocast; CPU needs AVX512-BF16 or AMX)
     eval_batch_size: int = 64
     num_threads: Optional[int] = None  # torch CPU threads; null = torch default
     retain_freed_memory: bool = True  # glibc: reuse freed heap across steps (lcl_repro/train/host.py)

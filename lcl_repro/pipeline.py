@@ -10,24 +10,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lcl_repro.config import validate
-from lcl_repro.errors import ConfigError, UserError
+from lcl_repro.errors import UserError
 from lcl_repro.track import record
 from lcl_repro.track.files import read_json, remove_temporaries, write_json, write_text
 from lcl_repro.track.secrets import redact, redact_args
 from lcl_repro.train import checkpoint
-from lcl_repro.train.host import configure_host
-
-
-def resolve_device(hw) -> torch.device:
-    if hw.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"hardware={hw.name} needs CUDA, which this machine lacks; use hardware=cpu or hardware=auto")
-    if hw.device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(hw.device)
+from lcl_repro.train import hardware
 
 
 def show_progress(cfg) -> bool:
@@ -127,8 +118,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     from lcl_repro.train.seed import seed_everything
 
     started = time.perf_counter()
-    device = resolve_device(cfg.hardware)
-    configure_host(cfg.hardware)
+    device = hardware.setup(cfg.hardware)
     progress = show_progress(cfg)
     splits, facts, vocab_size = prepare_data(cfg, progress)
     seed_everything(cfg.seed)

@@ -60,10 +60,12 @@ from transformers import PreTrainedModel, get_linear_schedule_with_warmup  # noq
 
 from lcl_repro.config import register_configs, validate  # noqa: E402
 from lcl_repro.data.features import Collator  # noqa: E402
-from lcl_repro.eval.predict import autocast, predict  # noqa: E402
+from lcl_repro.eval.predict import predict  # noqa: E402
+from lcl_repro.train.hardware import autocast, grad_scaler  # noqa: E402
 from lcl_repro.methods import build_objective  # noqa: E402
 from lcl_repro.models.encoder import load_encoder, load_tokenizer  # noqa: E402
-from lcl_repro.pipeline import prepare_data, resolve_device  # noqa: E402
+from lcl_repro.pipeline import prepare_data  # noqa: E402
+from lcl_repro.train.hardware import resolve_device  # noqa: E402
 from lcl_repro.track.files import write_json  # noqa: E402
 from lcl_repro.train.host import configure_host  # noqa: E402
 from lcl_repro.train.loop import LoopState, Trainer, freeze_all_but, make_optimizer  # noqa: E402

@@ -1,7 +1,6 @@
 """Batched evaluation: length-sorted batches, dynamic padding, no gradients."""
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lcl_repro.data.features import Collator, eval_batches
+from lcl_repro.train.hardware import autocast
 
 
 @dataclass
@@ -23,13 +23,6 @@ class Predictions:
         z = self.scores - self.scores.max(1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(1, keepdims=True)
-
-
-def autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return nullcontext()
-    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 @torch.inference_mode()

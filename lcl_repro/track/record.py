@@ -70,6 +70,10 @@ def run_dir(cfg: DictConfig, overrides: Iterable[str] = ()) -> Path:
     parts = [cfg.output_root, "runs", cfg.dataset.name, cfg.method.name, cfg.encoder.name]
     if cfg.run_tag:
         parts.append(cfg.run_tag)
+    overrides = list(overrides)
+    precision = f"hardware.precision={cfg.hardware.precision}"
+    if cfg.hardware.precision != "fp32" and precision not in (o.lstrip("+") for o in overrides):
+        overrides.append(precision)  # bf16 and fp32 runs of one setting live side by side
     variant = variant_from_overrides(overrides)
     if variant:
         parts.append(variant)

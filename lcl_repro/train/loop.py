@@ -20,10 +20,11 @@ from transformers import get_linear_schedule_with_warmup
 from lcl_repro.data.features import Collator, train_batches
 from lcl_repro.errors import NonFiniteLossError
 from lcl_repro.eval import metrics
-from lcl_repro.eval.predict import Predictions, autocast, predict
+from lcl_repro.eval.predict import Predictions, predict
 from lcl_repro.methods.base import Objective, Stage
 from lcl_repro.track.files import atomic_write, write_json
 from lcl_repro.train import checkpoint
+from lcl_repro.train.hardware import autocast, grad_scaler
 from lcl_repro.train.seed import rng_state, set_rng_state
 
 
@@ -155,7 +156,7 @@ class Trainer:
             warmup = stage.warmup_steps or round(stage.warmup_ratio * total)
             optimizer = make_optimizer(self.objective, stage, self.cfg.method)
             scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
-            scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+            scaler = grad_scaler(self.device, self.precision)
             if saved is not None and si == state.stage:
                 optimizer.load_state_dict(saved["optimizer"])
                 scheduler.load_state_dict(saved["scheduler"])
