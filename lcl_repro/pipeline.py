@@ -45,9 +45,16 @@ def config_dump(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(redact(OmegaConf.to_container(cfg, resolve=True))))
 
 
-def prepare_data(cfg, progress: bool):
-    """Read, sample, augment and tokenise the dataset; returns (Splits, data facts for the record)."""
+def load_data(cfg):
+    """Read, sub-set, split, sample and limit the dataset (no tokeniser): what the data hash covers."""
     from lcl_repro.data import load_text_dataset
+
+    return load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+
+
+def prepare_data(cfg, progress: bool, data=None):
+    """Read, sample, augment and tokenise the dataset; returns (Splits, data facts for the record).
+    `data` is the already loaded dataset, if the caller has it (`load_data`)."""
     from lcl_repro.data.features import as_rows, content_hash, tokenize
     from lcl_repro.models.encoder import load_tokenizer
     from lcl_repro.train.loop import Splits
@@ -58,11 +65,11 @@ def prepare_data(cfg, progress: bool):
     if not progress:
         datasets.disable_progress_bars()
         transformers.utils.logging.disable_progress_bar()
-    data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+    data = load_data(cfg) if data is None else data
     tokenizer = load_tokenizer(cfg.encoder)
     max_length = min(cfg.dataset.max_length or cfg.encoder.max_positions, cfg.encoder.max_positions)
     facts = {"sizes": {s: len(data.splits[s]) for s in data.splits}, "label_names": data.label_names,
-             "notes": data.notes, "max_length": max_length}
+             "notes": data.notes, "max_length": max_length, **record.data_identity(data)}
     augmented = None
     if cfg.method.views == 2:
         from lcl_repro.data.augment import augment_texts, augmentation_stats
@@ -98,7 +105,9 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     folder = record.run_dir(cfg, overrides)
     if cfg.overwrite and folder.exists() and not cfg.dry_run:
         shutil.rmtree(folder)
-    if record.finished(folder, cfg):
+    done = record.finished(folder, cfg)
+    if done is not None:
+        record.same_data(folder, done, record.data_identity(load_data(cfg)))
         result = read_json(folder / "metrics.json")
         print(f"skip: finished run in {folder} (overwrite=true redoes it)", flush=True)
         if not cfg.keep_checkpoints and not cfg.dry_run:  # killed between DONE and the pruning
@@ -123,7 +132,15 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     splits, facts, vocab_size = prepare_data(cfg, progress)
     seed_everything(cfg.seed)
     objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab_size).to(device)
-    if checkpoint.path(folder).exists():
+    identity = {"fingerprint": record.fingerprint(cfg), "data_hash": facts["data_hash"]}
+    stored = checkpoint.identity(folder)
+    if stored is not None and stored != identity:
+        # Resuming would mix two experiments in one record; the checkpoint holds no result, only time.
+        print(f"restart: {folder}: its checkpoint belongs to other settings or data (fingerprint "
+              f"{stored.get('fingerprint')}, data hash {stored.get('data_hash')}; now {identity['fingerprint']}, "
+              f"{identity['data_hash']}); training from the first epoch", flush=True)
+        checkpoint.prune(folder)
+    elif stored is not None:
         print(f"resume: {folder} from its last epoch checkpoint", flush=True)
     for stale in (folder, checkpoint.path(folder).parent):  # left by a kill mid-write; the run owns its folder
         remove_temporaries(stale)
@@ -133,7 +150,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     tracker = make_tracker(cfg, folder)
     failed = True
     try:
-        state = Trainer(objective, splits, cfg, folder, device, tracker, progress).fit()
+        state = Trainer(objective, splits, cfg, folder, device, tracker, progress, identity).fit()
         tracker.log_summary({f"final/test_{k}": v for k, v in state.best.get("test", {}).items()})
         failed = False
     finally:
@@ -152,7 +169,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     }
     (folder / "nonfinite_loss.json").unlink(missing_ok=True)  # a stale diagnostic from an earlier failed attempt
     write_json(folder / "metrics.json", result)
-    record.mark_done(folder, cfg)
+    record.mark_done(folder, cfg, facts)
     if not cfg.keep_checkpoints:
         checkpoint.prune(folder)
     print_summary(result)

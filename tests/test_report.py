@@ -58,7 +58,7 @@ def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: 
         "test": {"accuracy": accuracy, "f1_weighted": accuracy - 2}, "test_per_class_f1": [10.0, 20.0, 30.0, 40.0],
         "data": {"label_names": ["anger", "fear", "joy", "sadness"]},
         "curves": [{"stage": "train", "epoch": e, "validation_accuracy": val - 3 + e} for e in (1, 2, 3)]})
-    record.mark_done(folder, cfg)
+    record.mark_done(folder, cfg, {"data_hash": "synthetic", "source_hash": "synthetic"})
     return folder
 
 

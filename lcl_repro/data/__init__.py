@@ -12,7 +12,7 @@ from typing import Any
 import datasets
 import pandas as pd
 
-from lcl_repro.data.base import SPLITS, TextDataset
+from lcl_repro.data.base import SPLITS, TextDataset, splits_hash
 from lcl_repro.data.readers import READERS
 from lcl_repro.data.sampling import apply_limits, apply_split_protocol, sample_train
 from lcl_repro.errors import FETCH_DATA_HINT, ConfigError, DataError
@@ -70,6 +70,7 @@ def load_text_dataset(cfg: Any, data_dir: Path | str, seed: int) -> TextDataset:
         notes["classes"] = f"subset of {len(raw.label_names)} labels, re-indexed in the listed order"
     splits, more = apply_split_protocol(splits, cfg, cfg.task)
     notes.update(more)
+    source_hash = splits_hash(splits, cfg.task, label_names)
     splits, more = sample_train(splits, cfg.sampling, label_names, seed, cfg.task)
     notes.update(more)
     splits, more = apply_limits(splits, cfg.limit, seed + cfg.sampling.seed_offset, cfg.task)
@@ -78,4 +79,5 @@ def load_text_dataset(cfg: Any, data_dir: Path | str, seed: int) -> TextDataset:
         if splits[split].empty:
             raise DataError(f"dataset {cfg.name}: the {split} split is empty")
     dataset = datasets.DatasetDict({split: to_dataset(splits[split], cfg.task) for split in SPLITS})
-    return TextDataset(name=cfg.name, task=cfg.task, label_names=label_names, splits=dataset, notes=notes)
+    return TextDataset(name=cfg.name, task=cfg.task, label_names=label_names, splits=dataset, notes=notes,
+                       source_hash=source_hash)

@@ -1,9 +1,12 @@
 """The contract between dataset readers and the rest of the framework."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import datasets
+import pandas as pd
 
 SPLITS = ("train", "validation", "test")
 
@@ -25,6 +28,14 @@ class TextDataset:
     # What each split is under the chosen protocol (e.g. {"test": "GLUE dev (test labels hidden)"}),
     # the files read and any preprocessing notes; shown by `python -m lcl_repro.data`.
     notes: dict[str, str] = field(default_factory=dict)
+    # Hash of the labelled splits before any seed-dependent step (sampling, limits): equal for every
+    # seed of one dataset setting, so a report can tell whether a cell's runs read the same files.
+    source_hash: str = ""
+
+    def content_hash(self) -> str:
+        """Hash of exactly the examples a run reads (every split, after sampling and limits)."""
+        return splits_hash({name: split.to_pandas() for name, split in self.splits.items()}, self.task,
+                           self.label_names)
 
     @property
     def num_labels(self) -> int:
@@ -33,3 +44,14 @@ class TextDataset:
     @property
     def is_pair(self) -> bool:
         return "text_pair" in self.splits["train"].column_names
+
+
+def splits_hash(frames: dict[str, pd.DataFrame], task: str, label_names: list[str]) -> str:
+    """Hash of the values (not the files) of labelled splits, so a changed reader setting, class
+    subset or sample is other data too, while the same rows read twice hash the same."""
+    h = hashlib.sha256(json.dumps({"task": task, "labels": list(label_names)}).encode())
+    for name in sorted(frames):
+        frame = frames[name][sorted(frames[name].columns)]
+        h.update(f"{name}:{len(frame)}:{','.join(frame.columns)}".encode())
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]

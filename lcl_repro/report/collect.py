@@ -28,6 +28,7 @@ class Run:
     seed: int
     folder: Path
     metrics: dict[str, Any]  # metrics.json
+    done: dict[str, Any] = field(default_factory=dict)  # DONE: fingerprint, data and source hashes, checksums
 
     def score(self, split: str, metric: str, minority_label: Optional[str] = None) -> float:
         """A metric of `split` at the selected epoch; f1_minority/f1_majority from per-class test F1."""
@@ -71,13 +72,33 @@ def compose_run(overrides: list[str]) -> DictConfig:
         return compose("config", overrides=overrides)
 
 
-def finished_runs(output_root: Path, dataset: str, method: str, encoder: str) -> dict[str, Path]:
-    """fingerprint -> folder of every finished run under one dataset/method/encoder."""
+def finished_runs(output_root: Path, dataset: str, method: str, encoder: str) -> dict[str, tuple[Path, dict]]:
+    """fingerprint -> (folder, DONE record) of every whole, finished run under one dataset/method/encoder.
+    A folder whose record is not whole or of an older format is left out (its rerun redoes it)."""
     base = Path(output_root) / "runs" / dataset / method / encoder
     out = {}
-    for done in base.rglob(record.DONE_FILE) if base.is_dir() else []:
-        out[read_json(done).get("fingerprint")] = done.parent
+    for done in sorted(base.rglob(record.DONE_FILE)) if base.is_dir() else []:
+        try:
+            info = record.read_done(done.parent)
+        except record.Unfinished:
+            continue
+        out[info["fingerprint"]] = (done.parent, info)
     return out
+
+
+def same_source(runs: list[Run]) -> tuple[list[Run], str]:
+    """The runs of a cell that read the same labelled files (source hash), and a note on any left out:
+    the largest group is kept (the earliest seed breaks ties), never a mix of two versions of the data."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.done.get("source_hash", ""), []).append(run)
+    if len(groups) <= 1:
+        return runs, ""
+    kept = max(groups.values(), key=lambda g: (len(g), -min(r.seed for r in g)))
+    left = [r for r in runs if r not in kept]
+    hashes = sorted({r.done.get("source_hash", "") for r in left})
+    return kept, (f"{len(left)} run(s) of other data left out (seeds {','.join(str(r.seed) for r in left)}; "
+                  f"source hash {', '.join(hashes)} vs {kept[0].done.get('source_hash')})")
 
 
 def collect(table: PaperTable, scale: str, output_root: Path, data_dir: Path,
@@ -99,9 +120,10 @@ def collect(table: PaperTable, scale: str, output_root: Path, data_dir: Path,
         runs = []
         for seed in seeds:
             cfg.seed = seed
-            folder = index.get(record.fingerprint(cfg))
-            if folder is not None:
-                runs.append(Run(seed, folder, read_json(folder / "metrics.json")))
+            found = index.get(record.fingerprint(cfg))
+            if found is not None:
+                runs.append(Run(seed, found[0], read_json(found[0] / "metrics.json"), found[1]))
+        runs, note = same_source(runs)
         status = "ok" if len(runs) == len(seeds) else "partial" if runs else "not run"
-        out.append(CellRuns(cell, status, runs, len(seeds)))
+        out.append(CellRuns(cell, status, runs, len(seeds), note))
     return out

@@ -71,6 +71,10 @@ def sweep_runs(output_root: Path, dataset: str, method: str, encoder: str,
     base = Path(output_root) / "runs" / dataset / method / encoder
     rows = []
     for done in sorted(base.rglob(record.DONE_FILE)) if base.is_dir() else []:
+        try:
+            record.read_done(done.parent)
+        except record.Unfinished:  # not whole or of an older format: its rerun redoes it
+            continue
         cfg = OmegaConf.load(done.parent / "config.yaml")
         values = {key: OmegaConf.select(cfg, key) for key in grid}
         if any(v is None or (grid[k] is not None and not any(same(v, g) for g in grid[k])) for k, v in values.items()):

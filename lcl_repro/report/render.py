@@ -56,7 +56,7 @@ def cells_frame(rows: list[dict[str, Any]], table: PaperTable) -> pd.DataFrame:
             line["n"], line["status"] = f"0/{r['expected']}", r["detail"]
         else:
             line["n"] = f"{r['n']}/{r['expected']}"
-            line["status"] = "" if r["status"] == "ok" else r["status"]
+            line["status"] = "; ".join(x for x in ("" if r["status"] == "ok" else r["status"], r["detail"]) if x)
         line[f"{r['metric']} ours"] = fmt(r["ours"], r["ours_sd"])
         line[f"{r['metric']} paper"] = fmt(r["paper"], r["paper_sd"])
         line[f"{r['metric']} Δ"] = fmt(r["diff"]) if not math.isnan(r["diff"]) else "–"

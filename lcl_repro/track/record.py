@@ -3,8 +3,13 @@
 Layout: `<output_root>/runs/<dataset>/<method>/<encoder>/[<run_tag>/][<variant>/]seed<k>/` where
 `variant` spells out command-line overrides that change results (e.g. `method.lr=3e-05`). The folder
 holds `config.yaml`, `metrics.json`, `predictions.npz`, `environment.json`, `DONE` and, while the run
-is unfinished, `checkpoint/`. `DONE` stores the settings fingerprint, so a folder can never silently
-mix two different experiments.
+is unfinished, `checkpoint/`.
+
+A run's identity is its settings fingerprint (the resolved config less what cannot change a number)
+plus the hash of the data it read (every split after reading, sub-setting, sampling and limits).
+`DONE` is written last and stores both, with the size and sha256 of every record file it vouches
+for: a folder can never silently mix two experiments, keep a result of other data, or count a
+truncated record as finished.
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ NON_IDENTITY_KEYS = {
 NON_IDENTITY_HARDWARE = {"name", "eval_batch_size", "num_threads", "device", "retain_freed_memory"}
 GROUPS = ("method", "dataset", "encoder", "hardware", "logger", "scale", "sweep")  # scale sets run_tag; a sweep's values are overrides of their own
 DONE_FILE = "DONE"
+DONE_FORMAT = 2  # 1: fingerprint only (before data hashes and file checksums)
+RECORD_FILES = ("config.yaml", "environment.json", "metrics.json", "predictions.npz")
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
@@ -81,26 +88,96 @@ def run_dir(cfg: DictConfig, overrides: Iterable[str] = ()) -> Path:
     return Path(*map(str, parts))
 
 
-def finished(folder: Path, cfg: DictConfig) -> bool:
-    """True when `folder` holds a finished run of exactly these settings.
+def data_identity(data) -> dict[str, str]:
+    """What identifies the data of a run (a `TextDataset`): `data_hash` covers exactly the examples it
+    read (every split after class sub-setting, split protocol, sampling and limits), `source_hash`
+    the labelled splits before the seed-dependent steps (equal across the seeds of a cell)."""
+    return {"data_hash": data.content_hash(), "source_hash": data.source_hash}
 
-    A finished run with different settings in the same folder is an error, never a silent skip.
+
+def _file_facts(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+class Unfinished(Exception):
+    """A run folder whose record is not whole: the run must be redone (the message says why)."""
+
+
+def read_done(folder: Path) -> dict[str, Any]:
+    """The `DONE` record of a folder, checked against the files it vouches for.
+
+    Raises `Unfinished` (with the reason) when `DONE` is unreadable or of the old format, or a file
+    it vouches for is missing, of another size or another checksum."""
+    done = folder / DONE_FILE
+    try:
+        info = read_json(done)
+    except (OSError, ValueError) as err:
+        raise Unfinished(f"{DONE_FILE} is unreadable ({type(err).__name__})") from err
+    if not isinstance(info, dict) or not info.get("fingerprint"):
+        raise Unfinished(f"{DONE_FILE} holds no fingerprint")
+    if info.get("format") != DONE_FORMAT or not info.get("data_hash") or not info.get("source_hash"):
+        raise Unfinished(f"{DONE_FILE} is of an older record format (no data hash or checksums)")
+    for name, facts in (info.get("files") or {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise Unfinished(f"{name} is missing")
+        if path.stat().st_size != facts.get("bytes"):
+            raise Unfinished(f"{name} is truncated or changed ({path.stat().st_size} bytes, {DONE_FILE} says "
+                             f"{facts.get('bytes')})")
+        if _file_facts(path)["sha256"] != facts.get("sha256"):
+            raise Unfinished(f"{name} does not match its checksum in {DONE_FILE}")
+    if "metrics.json" not in (info.get("files") or {}):
+        raise Unfinished(f"{DONE_FILE} does not vouch for metrics.json")
+    return info
+
+
+def finished(folder: Path, cfg: DictConfig) -> dict[str, Any] | None:
+    """The `DONE` record when `folder` holds a whole, finished run of exactly these settings, else None.
+
+    A finished run with different settings in the same folder is an error, never a silent skip; a
+    record that is not whole (see `read_done`) makes the run unfinished, saying why in one line, and
+    its `DONE` is removed so the rerun starts clean. The caller checks the data with `same_data`.
     """
     done = folder / DONE_FILE
     if not done.exists():
-        return False
-    stored = read_json(done).get("fingerprint")
-    if stored != fingerprint(cfg):
+        return None
+    try:
+        info = read_done(folder)
+    except Unfinished as why:
+        print(f"rerun: {folder}: {why}", flush=True)
+        done.unlink(missing_ok=True)
+        return None
+    stored, now = info["fingerprint"], fingerprint(cfg)
+    if stored != now:
         raise UserError(
-            f"{folder} holds a finished run with different settings (fingerprint {stored}, now "
-            f"{fingerprint(cfg)}); compare {folder / 'config.yaml'} with your command, then pass "
-            f"overwrite=true to replace it or run_tag=<name> to keep both"
+            f"{folder} holds a finished run with different settings (fingerprint {stored}, now {now}); "
+            f"compare {folder / 'config.yaml'} with your command, then pass overwrite=true to replace it "
+            f"or run_tag=<name> to keep both"
         )
-    return True
+    return info
 
 
-def mark_done(folder: Path, cfg: DictConfig) -> None:
-    write_json(folder / DONE_FILE, {"fingerprint": fingerprint(cfg)})
+def same_data(folder: Path, info: dict[str, Any], data: dict[str, str]) -> None:
+    """Refuse to count a finished run whose data differs from the data this command reads."""
+    if info["data_hash"] != data["data_hash"]:
+        raise UserError(
+            f"{folder} holds a finished run of other data (data hash {info['data_hash']}, now {data['data_hash']}); "
+            f"the data files or the reader changed since it ran: pass overwrite=true to redo it on this "
+            f"data or run_tag=<name> to keep both"
+        )
+
+
+def mark_done(folder: Path, cfg: DictConfig, data: dict[str, str]) -> None:
+    """Write `DONE` last: the identity (`data` from `data_identity`) plus the size and checksum of
+    each record file present."""
+    files = {name: _file_facts(folder / name) for name in RECORD_FILES if (folder / name).is_file()}
+    write_json(folder / DONE_FILE, {"format": DONE_FORMAT, "fingerprint": fingerprint(cfg),
+                                    "data_hash": data["data_hash"], "source_hash": data["source_hash"],
+                                    "files": files})
 
 
 def _git(*args: str) -> str | None:

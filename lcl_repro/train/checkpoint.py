@@ -37,6 +37,19 @@ def load(run_dir: Path, device: torch.device) -> dict | None:
                         f"from its first epoch") from err
 
 
+def identity(run_dir: Path) -> dict | None:
+    """The run identity (settings fingerprint and data hash) a checkpoint was written under; None
+    without a checkpoint, {} for one written before checkpoints carried it."""
+    p = path(run_dir)
+    if not p.exists():
+        return None
+    try:  # mmap: only the small identity entry is read, not the weights
+        saved = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError):
+        return load(run_dir, torch.device("cpu"))  # raises the one-line error of a damaged checkpoint
+    return dict(saved.get("identity") or {})
+
+
 def prune(run_dir: Path) -> None:
     """Finished runs keep only what reports need (record files), unless keep_checkpoints=true."""
     shutil.rmtree(Path(run_dir) / CHECKPOINT_DIR, ignore_errors=True)

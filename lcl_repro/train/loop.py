@@ -80,8 +80,9 @@ def improved(value: float, best: dict, metric: str) -> bool:
 
 class Trainer:
     def __init__(self, objective: Objective, splits: Splits, cfg, run_dir: Path, device: torch.device,
-                 tracker, progress: bool):
+                 tracker, progress: bool, identity: dict | None = None):
         self.objective, self.splits, self.cfg, self.run_dir = objective, splits, cfg, Path(run_dir)
+        self.identity = identity or {}  # stored in each checkpoint: resume only into the same run
         self.device, self.tracker, self.progress = device, tracker, progress
         self.precision = cfg.hardware.precision
         regression = splits.task == "regression"
@@ -176,7 +177,7 @@ class Trainer:
                 checkpoint.save(self.run_dir, {
                     "loop": vars(state), "model": self.objective.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state(),
-                    "wandb_id": self.tracker.run_id or ""})
+                    "wandb_id": self.tracker.run_id or "", "identity": self.identity})
         return state
 
     def train_epoch(self, stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last) -> dict:
