@@ -21,14 +21,16 @@ from lcl_repro.errors import ConfigError
 class SamplingConfig:
     """Low-resource protocols applied to the training split (and, for few-shot, validation)."""
 
-    few_shot_k: Optional[int] = None  # k examples per class, drawn with `seed` (LaCon §4.1, Gunel §5)
+    few_shot_k: Optional[int] = None  # k examples per class, drawn with `seed` (LaCon §4.1, Gunel §4.1)
     few_shot_total: Optional[int] = None  # N examples in total, class-stratified (Gunel Table 4)
     few_shot_validation: bool = False  # also sample k per class for validation (LaCon few-shot)
     max_per_class: Optional[int] = None  # training-size cap per class (LaCon: 1K / 5K)
     imbalance_ratio: Optional[float] = None  # rho: majority = rho * minority (LaCon §4.2)
     minority_size: Optional[int] = None  # size of the minority class(es) under imbalance
     minority_classes: Optional[list[str]] = None  # default: the first label
-    validation_from_train: Optional[float] = None  # carve a validation split off train (LaCon: 0.05)
+    # carve a validation split off train (LaCon: 0.05); 0 = none: under dev_as_test the full train split
+    # trains and validation is the test split itself, allowed only when no selection reads it (SupCL-Seq)
+    validation_from_train: Optional[float] = None
     seed_offset: int = 0  # sampling seed = run seed + offset ("10 resamplings" protocols)
 
 
@@ -293,8 +295,12 @@ def validate(cfg: Any) -> None:
         _check(s.minority_size is not None, "dataset.sampling.minority_size", None,
                "imbalance_ratio needs minority_size")
     if s.validation_from_train is not None:
-        _check(0 < s.validation_from_train < 1, "dataset.sampling.validation_from_train",
-               s.validation_from_train, "must be in (0, 1)")
+        _check(0 <= s.validation_from_train < 1, "dataset.sampling.validation_from_train",
+               s.validation_from_train, "must be in [0, 1)")
+    if d.split_protocol == "dev_as_test" and s.validation_from_train == 0:
+        _check(m.selection != "best_validation", "method.selection", m.selection,
+               "with dataset.sampling.validation_from_train=0 the validation split is the test split; "
+               "choose method.selection=last_epoch or hold out validation (validation_from_train=0.05)")
     h = cfg.hardware
     _check(h.device in ("auto", "cpu", "cuda"), "hardware.device", h.device, "allowed values: auto, cpu, cuda")
     _check(h.precision in ("fp32", "fp16", "bf16"), "hardware.precision", h.precision,

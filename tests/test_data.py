@@ -239,6 +239,27 @@ def test_real_other_protocols():
 
 
 @needs_data
+def test_supclseq_trains_on_the_full_glue_train_split_and_selects_nothing_on_dev():
+    """SupCL-Seq's released pipeline: all of GLUE train, GLUE dev scored, final probe epoch kept. With
+    validation_from_train=0 nothing is held out and validation is dev itself, which the config refuses to
+    select on."""
+    from lcl_repro.config import validate
+
+    cfg = compose_config(["method=supcl_seq", "dataset=glue_rte"])  # its method_dataset file sets it
+    assert cfg.dataset.sampling.validation_from_train == 0 and cfg.method.selection == "last_epoch"
+    validate(cfg)
+    data = load_text_dataset(cfg.dataset, DATA, 0)
+    assert sizes(data) == (2490, 277, 277)
+    assert data.splits["validation"]["uid"] == data.splits["test"]["uid"]
+    assert "no hold-out" in data.notes["validation"]
+    with pytest.raises(ConfigError, match="method.selection='best_validation' is invalid: with "
+                                          "dataset.sampling.validation_from_train=0 the validation split is the test"):
+        validate(compose_config(["method=supcl_seq", "dataset=glue_rte", "method.selection=best_validation"]))
+    assert sizes(load("glue_mrpc", DATA, 0, "dataset.split_protocol=official",
+                      "dataset.sampling.validation_from_train=0")) == (3668, 408, 1725)
+
+
+@needs_data
 @pytest.mark.parametrize("split,stats", [("train", "train"), ("validation", "valid"), ("test", "test")])
 def test_real_ed_label_counts_match_the_authors_stats(split, stats):
     path = DATA / "ed" / f"lcl_author_{stats}_stats.csv"

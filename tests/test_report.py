@@ -36,7 +36,8 @@ TABLE = {
                  "LCL": {"EmoInt": {"accuracy": [86.6, 0.3]}}},
     "comparisons": [{"a": "LCL", "b": "CE", "metric": "accuracy", "test": "welch",
                      "reported": {"EmoInt": {"t": 2.25, "p": 0.078}}},
-                    {"a": "LCL", "b": "CE", "metric": "accuracy", "test": "wilcoxon", "columns": ["EmoInt"]}],
+                    {"a": "LCL", "b": "CE", "metric": "accuracy", "test": "wilcoxon", "columns": ["EmoInt"]},
+                    {"a": "LCL", "b": "Lit", "metric": "accuracy", "test": "one_sample_t", "columns": ["EmoInt"]}],
     "figures": ["bar", "learning_curves", "topk_entropy", "tsne"],
 }
 CE_ACC = [60.0, 62.0, 61.0, 63.0, 59.0]
@@ -113,6 +114,17 @@ def test_comparisons_recompute_the_papers_tests_with_their_floor(toy):
     assert "fetch_data.py data glue" in qnli["verdict"]
 
 
+def test_a_literature_row_is_compared_by_a_one_sample_test_against_its_printed_value(toy):
+    table, root = toy
+    rows = aggregate.comparison_rows(table, collect(table, "cpu", root, DATA))
+    (row,) = rows_by(rows, test="one_sample_t")
+    expected = sps.ttest_1samp(LCL_ACC, 80.0)
+    assert row["statistic"] == pytest.approx(expected.statistic) and row["p"] == pytest.approx(expected.pvalue)
+    assert (row["n_a"], row["n_b"], row["mean_diff"], row["p_min"]) == (5, 1, pytest.approx(66.0 - 80.0), 0.0)
+    assert row["verdict"] == "p < 0.05" and "against the printed value 80" in row["note"]
+    assert render.comparisons_frame(rows, holm=False).set_index("test").loc["one_sample_t", "n"] == "5/paper"
+
+
 def test_top_k_by_validation_and_max_aggregates():
     table = table_from({**TABLE, "aggregate": "top_k_by_validation", "top_k": 3}, Path("toy.yaml"))
     value, sd, n = aggregate.summarise([50, 60, 70, 80, 90], validation=[5, 1, 4, 3, 2], table=table)
@@ -136,6 +148,7 @@ def test_report_files_and_figures(toy):
     drawn = figures.draw_all(table, collected, folder, "scale=cpu")
     assert {p.name for p in drawn} == {"bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
                                        "topk_entropy_emoint.png", "tsne_emoint.png"}
+    assert [p.name for p in drawn] == figures.planned(table, collected)  # what report.md lists undrawn
     assert all(p.stat().st_size > 5000 and p.with_suffix(".pdf").exists() for p in drawn)
     markdown = render.write_report(folder, table, "smoke", "minilm", [0, 1], aggregate.cell_rows(table, collected),
                                    aggregate.comparison_rows(table, collected), drawn)
@@ -152,10 +165,17 @@ def test_topk_entropy_matches_a_hand_computed_case():
 
 
 def test_sweep_groups_cells_into_few_hydra_commands():
+    """Cells sharing their overrides share a command; a per-cell override (SCL's lam on GoEmotions, from
+    LCL's alpha there) splits that cell off."""
     table = load_table("lcl_table1")
     commands = sweep_commands(cells(table, "smoke", runnable_only=True), [0, 1], ["output_root=x"])
-    assert commands == [["-m", "method=ce,scl,lcl", "dataset=ed,goemotions,isear,emoint", "seed=0,1",
-                         "encoder=minilm", "scale=smoke", "output_root=x"]]
+    scl = ["method.views=2", "method.augmentation=wordnet", "method.drop_last=true"]
+    tail = ["method.temperature=0.3", "encoder=minilm", "scale=smoke", "output_root=x"]
+    assert commands == [
+        ["-m", "method=ce,lcl", "dataset=ed,goemotions,isear,emoint", "seed=0,1", "encoder=minilm", "scale=smoke",
+         "output_root=x"],
+        ["-m", "method=scl", "dataset=ed,isear,emoint", "seed=0,1", *scl, "method.lam=0.5", *tail],
+        ["-m", "method=scl", "dataset=goemotions", "seed=0,1", *scl, "method.lam=0.9", *tail]]
 
 
 def test_every_shipped_table_loads():
@@ -195,8 +215,8 @@ def test_sweep_dry_run_prints_the_hydra_commands_and_groups_wandb_runs_per_table
 
     assert sweep_main(["paper=lcl_table1", "scale=smoke", "dry_run=true", "logger=wandb", f"data_dir={DATA}"]) == 0
     out = capsys.readouterr().out
-    assert "12 cells x 2 seeds in 1 Hydra multirun command(s)" in out
-    assert "python run.py -m method=ce,scl,lcl dataset=ed,goemotions,isear,emoint seed=0,1" in out
+    assert "12 cells x 2 seeds in 3 Hydra multirun command(s)" in out
+    assert "python run.py -m method=ce,lcl dataset=ed,goemotions,isear,emoint seed=0,1" in out
     assert "logger=wandb logger.group=lcl_table1" in out
 
 

@@ -48,3 +48,33 @@ def test_t_tests_refuse_samples_without_variance():
     assert np.isnan(result.statistic) and np.isnan(result.p) and "undefined" in result.note
     paired = compare([1.0, 2.0, 3.0], [0.5, 1.5, 2.5], "paired_t")  # constant differences
     assert np.isnan(paired.p)
+
+
+def test_exact_wilcoxon_floor_counts_only_untied_pairs():
+    """scipy drops zero differences before ranking; the floor is that of the pairs left."""
+    a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    b = [x - d for x, d in zip(a, [1, 1, 1, 1, 1, 1, 0, 0, 0, 0])]  # 4 of 10 pairs tied
+    result = compare(a, b, "wilcoxon")
+    assert result.n_used == 6 and result.p_min_possible == pytest.approx(2 / 2 ** 6)
+    assert result.p == pytest.approx(sps.wilcoxon(a, b).pvalue) == pytest.approx(result.p_min_possible)
+    assert "4 of 10 pairs tied" in result.note
+    few = compare(a, [x - d for x, d in zip(a, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0])], "wilcoxon")
+    assert few.n_used == 4 and few.p_min_possible == pytest.approx(0.125)
+    assert "cannot reach p < 0.05" in few.note  # 10 pairs would reach 0.002; 4 untied ones cannot
+    from lcl_repro.report.aggregate import verdict
+
+    assert verdict(few) == "cannot reach p < 0.05 with n = 10/10, 4 untied (min p 0.1250)"
+    tied = compare([1.0, 2.0], [1.0, 2.0], "wilcoxon")
+    assert (tied.p, tied.p_min_possible, tied.n_used) == (1.0, 1.0, 0)
+
+
+def test_one_sample_t_against_a_printed_value():
+    """LCL Table 2's LCL vs SentiLARE: our runs against the single number the paper prints (58.6)."""
+    runs = [58.3, 58.5, 58.7, 58.4, 58.6]
+    result = compare(runs, [58.6], "one_sample_t")
+    expected = sps.ttest_1samp(runs, 58.6)
+    assert result.statistic == pytest.approx(expected.statistic) and result.p == pytest.approx(expected.pvalue)
+    assert result.p_min_possible == 0.0 and (result.n_a, result.n_b) == (5, 1)
+    assert np.isnan(compare([58.5, 58.5], [58.6], "one_sample_t").p)
+    with pytest.raises(ValueError, match="one value"):
+        compare(runs, [1.0, 2.0], "one_sample_t")

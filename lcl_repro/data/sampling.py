@@ -18,8 +18,8 @@ import pandas as pd
 from lcl_repro.data.base import SPLITS
 from lcl_repro.errors import ConfigError, DataError
 
-DEV_AS_TEST_VALIDATION = 0.05  # LaCon §4.1: 5% of train held out for early stopping (methods.md §7.7)
-HALF_DEV_VALIDATION = 500  # Gunel §5: about 500 validation examples from the original dev set (methods.md §5.2)
+DEV_AS_TEST_VALIDATION = 0.05  # LaCon §3.1, footnote 1: 5% of train held out for early stopping
+HALF_DEV_VALIDATION = 500  # Gunel §4.1: about 500 validation examples from the original dev set
 PROTOCOLS = ("few_shot_k", "few_shot_total", "max_per_class", "imbalance_ratio")
 
 
@@ -55,9 +55,11 @@ def apply_split_protocol(splits: dict[str, pd.DataFrame], cfg: Any, task: str) -
 
     official     test = the test file, validation = dev (or `validation_from_train` of train)
     dev_as_test  test = dev, validation = `validation_from_train` (default 5%) of train, stratified
-                 (LaCon §4.1; also how SupCL-Seq scores GLUE dev)
+                 (LaCon §3.1); with `validation_from_train=0` nothing is held out: the full train
+                 split trains and validation is dev itself (SupCL-Seq's released pipeline, which
+                 selects nothing on it; `validate` refuses best-validation selection there)
     half_dev     test = a seeded, stratified half of dev, validation = 500 examples from the other
-                 half, label-distribution-preserving, or all of it if smaller (Gunel §5)
+                 half, label-distribution-preserving, or all of it if smaller (Gunel §4.1)
     """
     protocol, seed, stratify = cfg.split_protocol, cfg.split_seed, task == "classification"
     share = cfg.sampling.validation_from_train
@@ -72,6 +74,8 @@ def apply_split_protocol(splits: dict[str, pd.DataFrame], cfg: Any, task: str) -
     elif protocol == "dev_as_test":
         share = DEV_AS_TEST_VALIDATION if share is None else share
         test, notes["test"] = dev, "original validation (dev) split"
+        if share == 0:
+            notes["validation"] = "the test split itself (no hold-out: the full train split trains)"
     elif protocol == "half_dev":
         if share is not None:
             raise ConfigError("dataset.sampling.validation_from_train does not apply to split_protocol=half_dev")
@@ -87,9 +91,9 @@ def apply_split_protocol(splits: dict[str, pd.DataFrame], cfg: Any, task: str) -
                           "allowed values: official, dev_as_test, half_dev")
     if protocol != "official" and "test" in splits:
         notes["unused"] = "the original test split"
-    elif protocol == "official" and share is not None:
+    elif protocol == "official" and share:
         notes["unused"] = "the original validation (dev) split"
-    if share is not None:
+    if share:
         held, kept, stratified = draw(train, share, seed, stratify)
         validation, train = take(train, held), take(train, kept)
         notes["validation"] = f"{how(stratified)} {share:g} of the train split (split_seed={seed})"
@@ -123,10 +127,10 @@ def sample_train(splits: dict[str, pd.DataFrame], s: Any, label_names: list[str]
                  task: str) -> tuple[dict[str, pd.DataFrame], dict]:
     """Apply at most one low-resource protocol to train (few-shot also to validation):
 
-    few_shot_k        k per class (LaCon §4.3: 20 per class; Gunel), validation too with few_shot_validation
+    few_shot_k        k per class (LaCon §4.1: 20 per class), validation too with few_shot_validation
     few_shot_total    N in total, class-stratified (Gunel Table 4: N = 20 / 100 / 1000)
     max_per_class     at most this many per class (LaCon: 5K binary / 1K multi-class)
-    imbalance_ratio   minority classes get minority_size, the others rho * minority_size (LaCon §4.4)
+    imbalance_ratio   minority classes get minority_size, the others rho * minority_size (LaCon §4.2)
     """
     chosen = [k for k in PROTOCOLS if getattr(s, k) is not None]
     if len(chosen) > 1:

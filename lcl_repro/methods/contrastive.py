@@ -7,10 +7,11 @@ from lcl_repro.methods.base import LossOutput, Objective
 
 
 class SCL(Objective):
-    """(1 - lam) CE + lam SupCon on the l2-normalised [CLS] vectors (Gunel et al. 2021, Eq. 1-2).
+    """(1 - lam) CE + lam SupCon on the l2-normalised [CLS] vectors (Gunel et al. 2021, Eqs. 1 and 3).
 
     `views: 1` is Gunel's single-view batch; `views: 2` is the LCL paper's SCL baseline, which sees
-    each original next to its WordNet copy (methods.md §5.3).
+    each original next to its WordNet copy (Suresh & Ong 2021, §4.2). The LCL paper writes the mix as
+    lambda CE + (1 - lambda) SupCon: its lambda is 1 - lam here.
     """
 
     def training_loss(self, batch: dict) -> LossOutput:

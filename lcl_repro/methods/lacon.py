@@ -23,7 +23,7 @@ def projection_head(dim: int, layers: int) -> nn.Module:
 
 
 class LabelFusion(nn.Module):
-    """LEAM-style label-token attention (LaCon §3.4; methods.md §7.6): G[c, j] = cos(L_c, E_j), a
+    """LEAM-style label-token attention (LaCon §2.6, Eq. 9): G[c, j] = cos(L_c, E_j), a
     convolution over the token axis (window 2r+1) with ReLU, max over labels gives a score per
     token, softmax over real tokens (padding masked) weights the token states into one vector."""
 
@@ -42,7 +42,7 @@ class LabelFusion(nn.Module):
 class LaCon(Objective):
     """Encoder -> [label fusion] -> projection head g -> H; learnable label embeddings L [C, d].
 
-        L = L'_ICL + L_LCL + lam L_LER       (LaCon Eq. 5; no cross-entropy term)
+        L = L'_ICL + L_LCL + lam L_LER       (LaCon Eq. 7; no cross-entropy term)
 
     Prediction (vanilla and fusion): argmax_c cos(H, L_c); `predict` returns cos / tau as scores so
     their softmax is a proper class distribution.

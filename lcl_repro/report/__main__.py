@@ -3,8 +3,10 @@
     python -m lcl_repro.report paper=lcl_table1 scale=smoke       # a paper table, ours beside the paper's
     python -m lcl_repro.report sweep=lcl_appb dataset=emoint      # the best setting of a hyper-parameter sweep
 
-Writes Markdown, CSV, LaTeX and figures under `<output_root>/reports/<name>/<scale>/` and prints the
-Markdown. Training happens elsewhere (`python -m lcl_repro.report.sweep`, or the Make targets).
+Writes Markdown, CSV, LaTeX and figures under `<output_root>/reports/<name>/<scale>/` (or under
+`report_root=`) and prints the Markdown. `output_root=results` reads the committed run records and
+rewrites the committed report; `tests/test_results.py` checks the two never drift apart. Training
+happens elsewhere (`python -m lcl_repro.report.sweep`, or the Make targets).
 """
 from __future__ import annotations
 
@@ -25,10 +27,13 @@ def paper_report(args: ReportArgs) -> str:
     collected = collect(table, args.scale, Path(args.output_root), Path(args.data_dir), args.extra)
     cell_rows = aggregate.cell_rows(table, collected)
     comparison_rows = aggregate.comparison_rows(table, collected)
-    folder = Path(args.output_root) / "reports" / table.name / args.scale
+    folder = Path(args.report_root or args.output_root) / "reports" / table.name / args.scale
     subtitle = f"scale={args.scale}, encoder={encoder}" + (" (SMOKE: not a result)" if args.scale == "smoke" else "")
-    drawn = figures.draw_all(table, collected, folder, subtitle) if args.figures else []
-    markdown = render.write_report(folder, table, args.scale, encoder, seeds, cell_rows, comparison_rows, drawn)
+    if args.figures:
+        figures.draw_all(table, collected, folder, subtitle)
+    listed = [folder / name for name in figures.planned(table, collected)]
+    markdown = render.write_report(folder, table, args.scale, encoder, seeds, cell_rows, comparison_rows, listed,
+                                   extra=args.extra)
     if args.logger == "wandb":
         upload(table.name, args.scale, folder, markdown)
     finished = sum(len(cr.runs) for cr in collected)

@@ -78,6 +78,9 @@ def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[s
             if a is None or b is None:
                 continue  # e.g. a column SCALE=cpu does not run
             sa, sb = seed_scores(a, table, comp.metric), seed_scores(b, table, comp.metric)
+            if comp.test == "one_sample_t":  # b is a literature row: its printed value is the one "run"
+                printed = reported(table, comp.b, column, comp.metric)[0]
+                sb = {} if math.isnan(printed) else {-1: printed}
             paired = comp.test in ("paired_t", "wilcoxon")
             seeds = sorted(set(sa) & set(sb)) if paired else None
             xa = [sa[s] for s in seeds] if paired else list(sa.values())
@@ -87,7 +90,7 @@ def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[s
                    "n_a": len(xa), "n_b": len(xb), "mean_diff": NAN, "statistic": NAN, "p": NAN, "p_min": NAN,
                    "p_holm": NAN, "verdict": "", "paper_t": paper.get("t"), "paper_p": paper.get("p"),
                    "paper_note": paper.get("note", "")}
-            if len(xa) >= 2 and len(xb) >= 2:
+            if len(xa) >= 2 and len(xb) >= (1 if comp.test == "one_sample_t" else 2):
                 result = stats.compare(xa, xb, comp.test, comp.alternative)
                 row.update(mean_diff=float(np.mean(xa) - np.mean(xb)), statistic=result.statistic, p=result.p,
                            p_min=result.p_min_possible, verdict=verdict(result), note=result.note)
@@ -105,7 +108,9 @@ def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[s
 
 def verdict(result: stats.TestResult, alpha: float = 0.05) -> str:
     if result.p_min_possible >= alpha:
-        return f"cannot reach p < {alpha} with n = {result.n_a}/{result.n_b} (min p {result.p_min_possible:.4f})"
+        tied = "" if result.n_used in (None, result.n_a) else f", {result.n_used} untied"
+        return (f"cannot reach p < {alpha} with n = {result.n_a}/{result.n_b}{tied} "
+                f"(min p {result.p_min_possible:.4f})")
     if math.isnan(result.p):
         return result.note or "undefined (identical samples)"
     return f"p < {alpha}" if result.p < alpha else "not significant"

@@ -17,12 +17,13 @@ class ReportArgs:
     scale: str = "cpu"  # smoke | cpu | paper
     dataset: Optional[str] = None  # sweep reports: the dataset the sweep ran on
     encoder: str = "minilm"  # sweep reports: the encoder the sweep ran with
-    output_root: str = "outputs"
+    output_root: str = "outputs"  # where the run folders are (results/ holds the committed ones)
+    report_root: Optional[str] = None  # where reports/<table>/<scale>/ is written; null = output_root
     data_dir: str = "data"
     logger: str = "none"  # none | wandb: group the sweep's runs per table, upload the report
     extra: list[str] = field(default_factory=list)  # more run.py overrides for every run, e.g. [hardware=gpu]
     dry_run: bool = False  # sweep: print the Hydra commands, run nothing
-    figures: bool = True
+    figures: bool = True  # false: draw nothing (report.md still names the figure files a full report has)
     strict: bool = False  # report: exit 1 when a cell whose data is here lacks runs (CI)
 
 

@@ -44,6 +44,11 @@ def with_runs(collected: list[CellRuns]) -> list[CellRuns]:
     return [cr for cr in collected if cr.runs]
 
 
+def arrays(run) -> dict[str, np.ndarray]:
+    """A run's predictions.npz, or nothing: committed records keep it only where a figure needs it."""
+    return run.predictions() if (run.folder / "predictions.npz").is_file() else {}
+
+
 def bar(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
     columns = list(dict.fromkeys(cr.cell.column for cr in collected))
     systems = list(dict.fromkeys(cr.cell.system for cr in collected))
@@ -123,7 +128,9 @@ def topk_entropy(table: PaperTable, collected: list[CellRuns], folder: Path, sub
         fig, ax = plt.subplots(figsize=(5, 3.4))
         ks = None
         for cr in [c for c in with_runs(collected) if c.cell.column == column]:
-            curves = [topk_entropy_curve(run.predictions()["probabilities"]) for run in cr.runs]
+            curves = [topk_entropy_curve(a["probabilities"]) for a in map(arrays, cr.runs) if "probabilities" in a]
+            if not curves:
+                continue
             values = np.array(curves)
             ks = np.arange(2, values.shape[1] + 2)
             ax.errorbar(ks, values.mean(0), yerr=values.std(0, ddof=1) if len(values) > 1 else None,
@@ -151,12 +158,12 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
         with_anchors = False
         for ax, cr in zip(axes[0], chosen):
             run = cr.runs[0]
-            arrays = run.predictions()
-            if "embedding" not in arrays:
+            saved = arrays(run)
+            if "embedding" not in saved:
                 ax.set_title(f"{cr.cell.system}: no embeddings saved", fontsize=8)
                 continue
-            points, labels = arrays["embedding"][:TSNE_MAX_POINTS], arrays["label"][:TSNE_MAX_POINTS]
-            anchors = arrays.get("anchors")
+            points, labels = saved["embedding"][:TSNE_MAX_POINTS], saved["label"][:TSNE_MAX_POINTS]
+            anchors = saved.get("anchors")
             stacked = points if anchors is None else np.vstack([points, anchors])
             # Every objective here compares directions (cosines), and LaCon's label embeddings are
             # shorter than the instances: unnormalised, t-SNE piles all anchors onto one spot.
@@ -197,7 +204,7 @@ def imbalance(table: PaperTable, collected: list[CellRuns], folder: Path, subtit
             groups.setdefault(key, []).append((rho, float(np.mean(values)),
                                                float(np.std(values, ddof=1)) if len(values) > 1 else 0.0))
     paths = []
-    for dataset in sorted({d for d, _ in groups}):
+    for dataset in imbalance_datasets(collected):
         fig, ax = plt.subplots(figsize=(5, 3.4))
         systems = list(dict.fromkeys(label.rsplit(" ", 1)[0] for d, label in groups if d == dataset))
         ratios = set()
@@ -238,6 +245,28 @@ DRAW: dict[str, Callable[..., list[Path]]] = {
     "bar": bar, "learning_curves": learning_curves, "topk_entropy": topk_entropy, "tsne": tsne,
     "imbalance": imbalance,
 }
+
+
+def imbalance_datasets(collected: list[CellRuns]) -> list[str]:
+    return sorted({cr.cell.dataset for cr in with_runs(collected)})
+
+
+# The file stem of every figure each kind draws: report.md lists these whether or not this call draws
+# them (figures=false), so the report's text depends on the run records only.
+STEMS: dict[str, Callable[[PaperTable, list[CellRuns]], list[str]]] = {
+    "bar": lambda t, c: [f"bar_{metric}" for metric in t.metrics],
+    "learning_curves": lambda t, c: [f"curves_{slug(col)}" for col in figure_columns(t, c)],
+    "topk_entropy": lambda t, c: [f"topk_entropy_{slug(col)}" for col in figure_columns(t, c)],
+    "tsne": lambda t, c: [f"tsne_{slug(col)}" for col in figure_columns(t, c)],
+    "imbalance": lambda t, c: [f"imbalance_{slug(d)}" for d in imbalance_datasets(c)],
+}
+
+
+def planned(table: PaperTable, collected: list[CellRuns]) -> list[str]:
+    """The PNG file names `draw_all` writes for these runs, without drawing anything."""
+    if not with_runs(collected):
+        return []
+    return [f"{stem}.png" for name in table.figures for stem in STEMS[name](table, collected)]
 
 
 def draw_all(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:

@@ -36,12 +36,18 @@ def fmt_p(p: Any) -> str:
     return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
 
 
-def header(table: PaperTable, scale: str, encoder: str, seeds: list[int]) -> list[str]:
-    return [f"# {table.title}",
-            f"scale={scale}  encoder={encoder}  seeds={','.join(map(str, seeds))}  aggregate={table.aggregate}"
-            f"  split={table.split}",
-            SCALE_WARNING[scale],
-            f"paper: {table.source}; n = {table.reported_n or '?'} per cell"]
+EXTRA_PREFIX = "extra run overrides: "
+
+
+def header(table: PaperTable, scale: str, encoder: str, seeds: list[int], extra: list[str] = ()) -> list[str]:
+    lines = [f"# {table.title}",
+             f"scale={scale}  encoder={encoder}  seeds={','.join(map(str, seeds))}  aggregate={table.aggregate}"
+             f"  split={table.split}",
+             SCALE_WARNING[scale],
+             f"paper: {table.source}; n = {table.reported_n or '?'} per cell"]
+    # The report finds runs by their settings, so the overrides every run had (e.g. hardware=cpu_bf16)
+    # are part of what it shows; `committed.committed_args` reads them back from this line.
+    return lines + ([f"{EXTRA_PREFIX}{' '.join(extra)}"] if extra else [])
 
 
 def cells_frame(rows: list[dict[str, Any]], table: PaperTable) -> pd.DataFrame:
@@ -69,7 +75,7 @@ def comparisons_frame(rows: list[dict[str, Any]], holm: bool) -> pd.DataFrame:
     out = []
     for r in rows:
         line = {"dataset": r["column"], "comparison": f"{r['a']} vs {r['b']}", "metric": r["metric"],
-                "test": r["test"], "n": f"{r['n_a']}/{r['n_b']}", "Δ mean": fmt(r["mean_diff"], digits=2),
+                "test": r["test"], "n": f"{r['n_a']}/{'paper' if r['test'] == 'one_sample_t' else r['n_b']}", "Δ mean": fmt(r["mean_diff"], digits=2),
                 "statistic": fmt(r["statistic"], digits=2), "p": fmt_p(r["p"]), "min p": fmt_p(r["p_min"]) if r["p_min"] else "none"}
         if holm:
             line["p (Holm)"] = fmt_p(r["p_holm"])
@@ -83,11 +89,11 @@ def comparisons_frame(rows: list[dict[str, Any]], holm: bool) -> pd.DataFrame:
 
 def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seeds: list[int],
                  cell_rows: list[dict[str, Any]], comparison_rows: list[dict[str, Any]],
-                 figures: list[Path]) -> str:
+                 figures: list[Path], extra: list[str] = ()) -> str:
     """Write report.md, cells.csv, comparisons.csv and table.tex; return the Markdown."""
     folder.mkdir(parents=True, exist_ok=True)
     cells = cells_frame(cell_rows, table)
-    parts = [*header(table, scale, encoder, seeds), "", cells.to_markdown(index=False)]
+    parts = [*header(table, scale, encoder, seeds, extra), "", cells.to_markdown(index=False)]
     if comparison_rows:
         parts += ["", "## Significance tests (recomputed on our runs; the paper's t and p beside them)", "",
                   comparisons_frame(comparison_rows, table.holm).to_markdown(index=False)]

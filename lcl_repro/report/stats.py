@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-TESTS = ("welch", "paired_t", "wilcoxon", "mannwhitney")
+TESTS = ("welch", "paired_t", "wilcoxon", "mannwhitney", "one_sample_t")
 
 
 @dataclass
@@ -19,13 +19,15 @@ class TestResult:
     p: float
     p_min_possible: float  # 0 when the test's p can be arbitrarily small
     n_a: int
-    n_b: int
+    n_b: int  # one_sample_t: 1 (the printed value)
     note: str = ""
+    n_used: int | None = None  # wilcoxon: the pairs whose difference is not zero (scipy drops the others)
 
 
 def min_p(test: str, n_a: int, n_b: int, alternative: str = "two-sided") -> float:
-    """Smallest attainable p of an exact rank test: 2 / 2^n (signed-rank, n pairs) or
-    2 / C(n_a + n_b, n_a) (rank-sum), halved for one-sided alternatives. t-tests have no floor."""
+    """Smallest attainable p of an exact rank test: 2 / 2^n (signed-rank, n pairs with a non-zero
+    difference: pass that count, not the number of pairs) or 2 / C(n_a + n_b, n_a) (rank-sum), halved
+    for one-sided alternatives. t-tests have no floor."""
     sides = 1 if alternative != "two-sided" else 2
     if test == "wilcoxon":
         return min(1.0, sides / 2 ** n_a)
@@ -35,7 +37,8 @@ def min_p(test: str, n_a: int, n_b: int, alternative: str = "two-sided") -> floa
 
 
 def compare(a, b, test: str, alternative: str = "two-sided") -> TestResult:
-    """Compare two samples of per-seed scores. Paired tests pair a[i] with b[i] (same seed)."""
+    """Compare two samples of per-seed scores. Paired tests pair a[i] with b[i] (same seed);
+    one_sample_t tests a against the single value b[0]."""
     with warnings.catch_warnings():  # scipy warns on near-identical samples; the note says it instead
         warnings.simplefilter("ignore", RuntimeWarning)
         return _compare(a, b, test, alternative)
@@ -48,15 +51,33 @@ def _compare(a, b, test: str, alternative: str) -> TestResult:
     if test in ("welch", "paired_t") and spread == 0:
         return TestResult(test, float("nan"), float("nan"), 0.0, len(a), len(b),
                           "no variance within the samples: the t statistic is undefined")
+    if test == "one_sample_t":
+        if len(b) != 1:
+            raise ValueError(f"one_sample_t compares against one value; got {len(b)}")
+        if np.ptp(a) == 0:
+            return TestResult(test, float("nan"), float("nan"), 0.0, len(a), 1,
+                              "no variance within the sample: the t statistic is undefined")
+        r = stats.ttest_1samp(a, b[0], alternative=alternative)
+        return TestResult(test, float(r.statistic), float(r.pvalue), 0.0, len(a), 1,
+                          f"one-sample t-test of a's runs against the printed value {b[0]:g}")
     if test == "welch":
         r = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
     elif test == "paired_t":
         r = stats.ttest_rel(a, b, alternative=alternative)
     elif test == "wilcoxon":
-        if np.allclose(a, b):
-            return TestResult(test, float("nan"), 1.0, min_p(test, len(a), len(b), alternative), len(a), len(b),
-                              "all pairs tied")
+        # scipy's default zero_method ("wilcox") drops pairs with a zero difference before ranking, so
+        # its exact p-values are those of the remaining pairs, and so is the floor.
+        used = int(np.count_nonzero(a - b))
+        if used == 0:
+            return TestResult(test, float("nan"), 1.0, 1.0, len(a), len(b), "all pairs tied", n_used=0)
         r = stats.wilcoxon(a, b, alternative=alternative, method="auto")
+        floor = min_p(test, used, used, alternative)
+        tied = f"{len(a) - used} of {len(a)} pairs tied (zero difference, dropped by the test); " if used < len(a) else ""
+        if floor >= 0.05:
+            note = f"{tied}with n={used} this test cannot reach p < 0.05 (minimum {floor:.4f})"
+        elif tied:
+            note = f"{tied}minimum p with {used} pairs: {floor:.4f}"
+        return TestResult(test, float(r.statistic), float(r.pvalue), floor, len(a), len(b), note, n_used=used)
     elif test == "mannwhitney":
         r = stats.mannwhitneyu(a, b, alternative=alternative, method="auto")
     else:

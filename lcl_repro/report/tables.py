@@ -1,9 +1,11 @@
 """Paper tables as data: `conf/paper/<name>.yaml` parsed into a `PaperTable`, and the grid of runs
 (cells x seeds, each a list of `run.py` overrides) that a table needs at a given scale.
 
-A table is rows ("systems": a method plus overrides) x columns (a dataset plus overrides). The
-same function turns a cell into overrides for the sweep (`report/sweep.py`) and for the report
-(`report/collect.py`), so the report finds exactly the run folders the sweep wrote.
+A table is rows ("systems": a method plus overrides) x columns (a dataset plus overrides), plus
+`cell_overrides` for settings that belong to one (system, column) pair only, e.g. the LCL paper's SCL
+baseline taking LCL's per-dataset alpha and tau. The same function turns a cell into overrides for the
+sweep (`report/sweep.py`) and for the report (`report/collect.py`), so the report finds exactly the run
+folders the sweep wrote.
 
 Scales (the `SCALE=` of the Make targets):
   smoke  every cell on a few hundred examples, one epoch, 2 seeds, MiniLM (`conf/scale/smoke.yaml`);
@@ -54,7 +56,9 @@ class Comparison:
     a: str = "???"
     b: str = "???"
     metric: str = "accuracy"
-    test: str = "welch"  # welch | paired_t | wilcoxon | mannwhitney (report/stats.py)
+    # welch | paired_t | wilcoxon | mannwhitney (report/stats.py), or one_sample_t: `a`'s runs against the
+    # value the paper prints for `b`, a literature row that has no runs (the only test such a row allows)
+    test: str = "welch"
     alternative: str = "two-sided"
     columns: Optional[list[str]] = None  # null = every column
     reported: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> {t, p, note}
@@ -76,6 +80,8 @@ class PaperTable:
     cpu_columns: Optional[list[str]] = None  # columns SCALE=cpu runs (null = all)
     systems: dict[str, System] = field(default_factory=dict)
     columns: dict[str, Column] = field(default_factory=dict)
+    # system -> column -> overrides for that one cell, applied after the system's and the column's own
+    cell_overrides: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     cells: Optional[list[list[str]]] = None  # [system, column] pairs; null = the full grid
     reported: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # system -> column -> metric -> [mean, sd]
     reported_n: Optional[int] = None
@@ -93,7 +99,7 @@ class Cell:
     column: str
     method: Optional[str]
     dataset: str
-    overrides: tuple[str, ...]  # system, column and protocol overrides, in that order
+    overrides: tuple[str, ...]  # system, column, cell and protocol overrides, in that order
 
 
 def table_names() -> list[str]:
@@ -140,6 +146,14 @@ def check_table(t: PaperTable, path: Path) -> None:
         for column in row:
             if column not in t.columns:
                 fail(f"reported numbers for unknown column {column!r} (system {system})")
+    for system, row in t.cell_overrides.items():
+        if system not in t.systems:
+            fail(f"cell_overrides for unknown system {system!r}")
+        if t.systems[system].method is None:
+            fail(f"cell_overrides for {system!r}, a literature row that is never run")
+        for column in row:
+            if column not in t.columns:
+                fail(f"cell_overrides for unknown column {column!r} (system {system})")
     for comp in t.comparisons:
         for side in (comp.a, comp.b):
             if side not in t.systems:
@@ -147,9 +161,28 @@ def check_table(t: PaperTable, path: Path) -> None:
         for column in comp.columns or []:
             if column not in t.columns:
                 fail(f"comparison names unknown column {column!r}")
+        check_comparison(t, comp, fail)
     for column in (t.cpu_columns or []) + (t.figure_columns or []):
         if column not in t.columns:
             fail(f"unknown column {column!r} in cpu_columns/figure_columns")
+
+
+def check_comparison(t: PaperTable, comp: Comparison, fail) -> None:
+    """A literature row has no runs, so a two-sample test against it could only ever print "needs runs":
+    such a comparison must say it is a one-sample test against the printed value, or go."""
+    literature = [side for side in (comp.a, comp.b) if t.systems[side].method is None]
+    name = f"comparison {comp.a} vs {comp.b}"
+    if comp.test == "one_sample_t":
+        if literature != [comp.b]:
+            fail(f"{name}: one_sample_t tests a's runs against b's printed value; b must be a literature row "
+                 f"(method: null) and a a system that runs")
+        for column in comp.columns or list(t.columns):
+            value = t.reported.get(comp.b, {}).get(column, {}).get(comp.metric)
+            if value is None or (not isinstance(value, (int, float)) and value[0] is None):
+                fail(f"{name}: {comp.b} has no printed {comp.metric} for column {column!r} to test against")
+    elif literature:
+        fail(f"{name}: {', '.join(literature)} is a literature row with no runs, so {comp.test} has nothing to "
+             f"compare; use test: one_sample_t (the runs of {comp.a} against the printed value) or remove it")
 
 
 def seeds_for(table: PaperTable, scale: str) -> list[int]:
@@ -177,7 +210,8 @@ def cells(table: PaperTable, scale: str, runnable_only: bool = False) -> list[Ce
         row, col = table.systems[system], table.columns[column]
         if column not in wanted or (runnable_only and row.method is None):
             continue
-        overrides = merge_overrides(row.overrides, col.overrides, scale_overrides(table, scale))
+        overrides = merge_overrides(row.overrides, col.overrides, table.cell_overrides.get(system, {}).get(column, []),
+                                    scale_overrides(table, scale))
         if scale == "smoke":  # command-line overrides beat config groups: drop what the smoke scale sets
             overrides = [o for o in overrides if o.split("=", 1)[0] not in smoke_keys()]
         out.append(Cell(system, column, row.method, col.dataset, tuple(overrides)))

@@ -1,0 +1,167 @@
+"""The results committed to the repository (`results/`): what `make demo` prints beside its own numbers,
+and the check that every committed report is exactly what the report module prints from the committed
+run records.
+
+    python -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL column=EmoInt   # make demo
+    python -m lcl_repro.report.committed check                                             # exit 1 on drift
+
+Layout: `results/runs/...` holds run records (as `outputs/runs/...`), `results/reports/<table>/<scale>/`
+the reports written from them (`make lcl-table1 SCALE=cpu OUTPUT_ROOT=results`).
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from omegaconf import OmegaConf
+
+from lcl_repro.errors import ConfigError, UserError
+
+RESULTS = "results"
+COMPARED = ("report.md", "cells.csv", "comparisons.csv")  # figures are drawings of the same numbers
+
+
+def committed_reports(results: Path) -> list[tuple[str, str, Path]]:
+    """(table, scale, folder) of every report under `results/reports/<table>/<scale>/`."""
+    root = Path(results) / "reports"
+    return [(f.parent.name, f.name, f) for f in sorted(root.glob("*/*")) if (f / "report.md").is_file()]
+
+
+def committed_args(folder: Path) -> list[str]:
+    """The extra run overrides the committed report was made with (its `extra run overrides:` line)."""
+    from lcl_repro.report.render import EXTRA_PREFIX
+
+    for line in (Path(folder) / "report.md").read_text().splitlines():
+        if line.startswith(EXTRA_PREFIX):
+            return line[len(EXTRA_PREFIX):].split()
+    return []
+
+
+def rebuild(results: Path, table: str, scale: str, work: Path, data_dir: str = "data",
+            extra: Optional[list[str]] = None) -> Path:
+    """Run the report module on `results` as output root, writing into `work`; returns the new folder.
+    Figures are not redrawn (report.md names them either way)."""
+    from lcl_repro.report.__main__ import paper_report
+    from lcl_repro.report.cli_args import ReportArgs
+
+    if extra is None:
+        extra = committed_args(Path(results) / "reports" / table / scale)
+    args = ReportArgs(paper=table, scale=scale, output_root=str(results), report_root=str(work),
+                      data_dir=data_dir, extra=list(extra), figures=False)
+    paper_report(args)
+    return Path(work) / "reports" / table / scale
+
+
+def differences(committed: Path, rebuilt: Path) -> list[str]:
+    """One line per compared file that is not byte-identical (or exists on one side only)."""
+    out = []
+    for name in COMPARED:
+        a, b = Path(committed) / name, Path(rebuilt) / name
+        if not a.exists() and not b.exists():
+            continue
+        if a.exists() != b.exists():
+            out.append(f"{name}: {'only committed' if a.exists() else 'not committed, but the report writes it'}")
+            continue
+        if a.read_bytes() == b.read_bytes():
+            continue
+        old, new = a.read_text().splitlines(), b.read_text().splitlines()
+        first = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+        out.append(f"{name}: differs from line {first + 1}: committed {line_at(old, first)!r}, "
+                   f"now {line_at(new, first)!r}")
+    return out
+
+
+def line_at(lines: list[str], i: int) -> str:
+    return lines[i] if i < len(lines) else "<end of file>"
+
+
+def check(results: Path, data_dir: str = "data") -> list[str]:
+    """Every committed report rebuilt from the committed runs; the drift found, per report."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="lcl-results-check-") as work:
+        for table, scale, folder in committed_reports(results):
+            rebuilt = rebuild(results, table, scale, Path(work), data_dir)
+            problems += [f"{folder}: {d}" for d in differences(folder, rebuilt)]
+    return problems
+
+
+# --------------------------------------------------------------------------- the demo's reference cell
+def cell_result(results: Path, table: str, system: str, column: str, scale: str = "cpu") -> str:
+    """The committed full-protocol numbers of one cell, or one line saying there are none yet and which
+    command produces them."""
+    import pandas as pd
+
+    from lcl_repro.report.collect import compose_run
+    from lcl_repro.report.render import fmt
+    from lcl_repro.report.tables import cell_overrides, cells, encoder_for, load_table, seeds_for
+
+    spec = load_table(table)
+    cell = next((c for c in cells(spec, scale, runnable_only=True) if (c.system, c.column) == (system, column)), None)
+    if cell is None:
+        raise ConfigError(f"{table} at scale={scale} has no runnable cell {system} / {column}")
+    epochs = compose_run(cell_overrides(cell, 0)).method.epochs
+    what = (f"{system} on {column} (encoder={encoder_for(spec, scale)}, scale={scale}, "
+            f"{epochs} epochs x {len(seeds_for(spec, scale))} seeds)")
+    folder = Path(results) / "reports" / table / scale
+    produce = f"make {table.replace('_', '-')} SCALE={scale} OUTPUT_ROOT={results}"
+    if not (folder / "cells.csv").is_file():
+        return f"No committed full-protocol result for {what} yet: `{produce}` trains it and writes {folder}/."
+    frame = pd.read_csv(folder / "cells.csv", keep_default_na=False, na_values=[""])
+    rows = frame[(frame["system"] == system) & (frame["column"] == column)]
+    if rows.empty or int(rows["n"].max()) == 0:
+        return f"No committed runs yet for {what} in {folder}/cells.csv: `{produce}` trains and reports them."
+    lines = [f"Committed full-protocol result for {what}, from {folder}/report.md:"]
+    for row in rows.itertuples():
+        seeds = f"{int(row.n)}/{int(row.expected)} seeds"
+        paper = fmt(row.paper, row.paper_sd)
+        lines.append(f"  {row.metric:<12} {fmt(row.ours, row.ours_sd):>12}   {seeds}   "
+                     f"paper ({spec.encoder}): {paper}" + ("" if row.status == "ok" else f"   [{row.status}]"))
+    lines.append("The run above is the same cell cut short (fewer epochs, one seed): expect lower scores.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- command line
+@dataclass
+class CommittedArgs:
+    paper: str = "lcl_table1"
+    system: str = "LCL"
+    column: str = "EmoInt"
+    scale: str = "cpu"
+    results: str = RESULTS
+    data_dir: str = "data"
+
+
+def parse(argv: list[str]) -> tuple[str, CommittedArgs]:
+    if not argv or argv[0] not in ("cell", "check"):
+        raise ConfigError("usage: python -m lcl_repro.report.committed cell|check [key=value ...] "
+                          f"(keys: {', '.join(CommittedArgs.__dataclass_fields__)})")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(CommittedArgs), OmegaConf.from_dotlist(argv[1:]))
+    except Exception as err:  # unknown key or wrong type: omegaconf names it
+        raise ConfigError(str(err).splitlines()[0]) from err
+    return argv[0], OmegaConf.to_object(merged)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    command, args = parse(sys.argv[1:] if argv is None else argv)
+    if command == "cell":
+        print(cell_result(Path(args.results), args.paper, args.system, args.column, args.scale), flush=True)
+        return 0
+    reports = committed_reports(Path(args.results))
+    problems = check(Path(args.results), args.data_dir)
+    for line in problems:
+        print(line)
+    print(f"{len(reports)} committed report(s) checked; " + ("all match their run records" if not problems
+                                                            else f"{len(problems)} difference(s)"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
