@@ -149,6 +149,10 @@ def test_report_files_and_figures(toy):
     assert {p.name for p in drawn} == {"bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
                                        "topk_entropy_emoint.png", "tsne_emoint.png"}
     assert [p.name for p in drawn] == figures.planned(table, collected)  # what report.md lists undrawn
+    again = figures.draw_all(table, collected, root / "again", "scale=cpu")  # committed figures do not churn
+    for first, second in zip(drawn, again):
+        for ext in (".png", ".pdf"):
+            assert first.with_suffix(ext).read_bytes() == second.with_suffix(ext).read_bytes(), first.name
     assert all(p.stat().st_size > 5000 and p.with_suffix(".pdf").exists() for p in drawn)
     markdown = render.write_report(folder, table, "smoke", "minilm", [0, 1], aggregate.cell_rows(table, collected),
                                    aggregate.comparison_rows(table, collected), drawn)

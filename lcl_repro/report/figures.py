@@ -30,7 +30,8 @@ def save(fig: plt.Figure, folder: Path, stem: str) -> list[Path]:
     paths = []
     for ext in ("png", "pdf"):
         path = folder / f"{stem}.{ext}"
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+        # No creation date in the PDF: redrawing committed figures from the same runs changes no byte.
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
         paths.append(path)
     plt.close(fig)
     return paths
