@@ -7,7 +7,7 @@ SHARED_DATA ?= ../shared/data
 export HF_HUB_DISABLE_TELEMETRY := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data demo test test-fast bench clean-outputs tables $(TABLE_TARGETS)
+.PHONY: help setup data demo test test-fast bench parity clean-outputs tables $(TABLE_TARGETS)
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ test-fast: setup data ## the suite without the real-MiniLM end-to-end runs
 
 bench: setup data ## framework vs bare loop, each method vs CE, evaluation, data prep: ratios vs goals (scripts/bench.py; BENCH_ARGS='--quick encoder=tiny')
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+parity: setup data ## bf16 vs fp32 accuracy: EmoInt, MiniLM, 3 epochs, CE and LCL, seeds 0-2 (about 70 min here), then the table
+	$(PY) run.py -m seed=0,1,2 method=ce,lcl hardware=cpu,cpu_bf16 dataset=emoint encoder=minilm method.epochs=3 save_embeddings=false
+	$(PY) scripts/parity.py --root outputs
 
 # ---- paper tables: train what is missing (Hydra multirun, finished runs skipped), then report.
 # SCALE=smoke (minutes, plumbing only) | cpu (paper protocol, MiniLM, CPU-sized datasets) | paper (GPU).
