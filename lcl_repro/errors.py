@@ -3,7 +3,7 @@ process exits with status 2; nothing half-written is left behind (records are wr
 from __future__ import annotations
 
 EXIT_USER_ERROR = 2
-FETCH_DATA_HINT = "run `make data` (links ../shared/data when present, else downloads the originals)"
+FETCH_DATA_HINT = "run `make data` (links a local copy of the datasets when present, else downloads the originals)"
 
 
 class UserError(Exception):

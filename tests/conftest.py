@@ -20,7 +20,8 @@ CONF = REPO / "conf"
 
 
 def shared_data_dir() -> Path | None:
-    """The real datasets: `data/` (made by `make data`) or ../shared/data beside the repo."""
+    """The real datasets: `data/` (made by `make data`), $LCL_SHARED_DATA, or the optional local copy
+    at the Makefile's default SHARED_DATA location beside the repository (docs/datasets.md#getting-the-files)."""
     for candidate in (os.environ.get("LCL_SHARED_DATA"), REPO / "data", REPO.parent / "shared" / "data"):
         if candidate and (Path(candidate) / "emoint").is_dir():
             return Path(candidate).resolve()
@@ -28,7 +29,7 @@ def shared_data_dir() -> Path | None:
 
 
 DATA = shared_data_dir()
-needs_data = pytest.mark.skipif(DATA is None, reason="real datasets absent (no data/ or ../shared/data); run `make data`")
+needs_data = pytest.mark.skipif(DATA is None, reason="real datasets absent (no data/ or local copy); run `make data`")
 
 register_configs()
 

@@ -1,5 +1,5 @@
 """Data layer: readers on hand-written fixtures in the original formats, exact split counts on the
-real files (skipped when ../shared/data is absent), sampling protocols, errors and the CLI."""
+real files (skipped when no copy of the datasets is present), sampling protocols, errors and the CLI."""
 from __future__ import annotations
 
 import csv
@@ -203,7 +203,7 @@ def test_limits_are_seeded_and_stratified():
     assert a.label_names == ["anger", "fear", "joy", "sadness"]
 
 
-# --------------------------------------------------------------------------- real data (../shared/data)
+# --------------------------------------------------------------------------- real data (data/ or a local copy)
 REAL_SIZES = {
     "ed": (19533, 2770, 2547), "ed_16": (10705, 1509, 1376), "ed_8": (5420, 732, 686),
     "ed_4easy": (2598, 361, 328), "ed_4hard_a": (2339, 329, 293), "ed_4hard_b": (2360, 343, 323),

@@ -106,7 +106,7 @@ def dropout_trace(objective, batch, steps=2):
 
 @pytest.mark.parametrize("views,bug,expected", [
     ([0.0, 0.1, 0.2], False, [[0.0, 0.1, 0.2], [0.0, 0.1, 0.2]]),
-    ([0.0, 0.1, 0.2], True, [[0.1, 0.0, 0.0, 0.2], [0.1, 0.0, 0.0, 0.2]]),  # methods.md §8.1 table
+    ([0.0, 0.1, 0.2], True, [[0.1, 0.0, 0.0, 0.2], [0.1, 0.0, 0.0, 0.2]]),  # released-code schedule, docs/objectives.md#supcl-seq-views
     ([0.0, 0.05, 0.1, 0.2], True, [[0.1, 0.0, 0.05, 0.05, 0.2]] * 2),
     ([0.0, 0.1], True, [[0.1, 0.0, 0.0], [0.0, 0.0, 0.0]]),  # dropout never restored
 ])

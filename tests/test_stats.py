@@ -12,7 +12,7 @@ from lcl_repro.report.stats import compare, holm, min_p
 
 
 def test_welch_reproduces_the_lcl_papers_reported_p():
-    # methods.md §10: t = 4.20 with the ED LCL/SCL SDs (0.3, 0.7), n = 5 each, gives p ~ .007 under Welch.
+    # docs/objectives.md#significance-tests: t = 4.20 with the ED LCL/SCL SDs (0.3, 0.7), n = 5 each, gives p ~ .007 under Welch.
     s1, s2, n = 0.3, 0.7, 5
     df = (s1**2 / n + s2**2 / n) ** 2 / ((s1**2 / n) ** 2 / (n - 1) + (s2**2 / n) ** 2 / (n - 1))
     assert 2 * sps.t.sf(4.20, df) == pytest.approx(0.0071, abs=5e-4)

@@ -23,7 +23,7 @@ __all__ = ["load_text_dataset", "TextDataset"]
 def select_classes(splits: dict[str, pd.DataFrame], label_names: list[str], classes: list[str],
                    name: str) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Keep only `classes` in every split and re-index them in the listed order (LCL's ED subsets,
-    methods.md §6.8: "subsets filter all three splits and re-index labels")."""
+    LCL paper §5.3: all three splits are filtered; docs/datasets.md#ed-class-subsets)."""
     unknown = [c for c in classes if c not in label_names]
     if unknown or len(set(classes)) != len(classes):
         raise ConfigError(f"dataset.classes={classes}: unknown or repeated label(s) {unknown} "
@@ -61,7 +61,7 @@ def load_text_dataset(cfg: Any, data_dir: Path | str, seed: int) -> TextDataset:
     if cfg.source:
         notes["source"] = cfg.source
     empty = [f"{split}:{uid}" for split, df in splits.items() for uid in df.loc[df["text"] == "", "uid"]]
-    if empty:  # kept, as the authors' code would; e.g. one ED first utterance is unknown (data README §1)
+    if empty:  # kept as the authors' code keeps them (ED: docs/datasets.md#empatheticdialogues)
         notes["empty_texts"] = f"{len(empty)} example(s) with an empty text: {', '.join(empty[:5])}"
     if cfg.classes:
         if cfg.task != "classification":

@@ -1,4 +1,4 @@
-"""WordNet synonym-replacement views for LCL batches (Suresh & Ong 2021 §4; methods.md §6.2).
+"""WordNet synonym-replacement views for LCL batches (Suresh & Ong 2021 §4.2; docs/objectives.md#lcl-batches-and-wordnet-views).
 
 The authors made one augmented copy of every training text with nlpaug
 `SynonymAug(aug_src="wordnet")` (aug_p = 0.3, aug_min = 1, aug_max = 10). This module re-implements

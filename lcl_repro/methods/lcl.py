@@ -13,7 +13,7 @@ from lcl_repro.models.heads import WeightingHead
 class LCL(Objective):
     """Primary encoder Phi (+ head) and weighting network Psi (a second encoder + head) trained together:
 
-        L = alpha (L_e + L_w) + (1 - alpha) L_LCL        (paper Eq. 6; methods.md §6.5)
+        L = alpha (L_e + L_w) + (1 - alpha) L_LCL        (LCL paper Eq. 6; docs/objectives.md#lcl-total-objective)
 
     L_e, L_w are the CE losses of Phi and Psi over all 2K sequences of the batch (originals and
     WordNet copies); L_LCL re-weights each pair by Psi's softmax probability, for the anchor, of the

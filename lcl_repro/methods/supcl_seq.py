@@ -16,7 +16,7 @@ class SupCLSeq(Objective):
 
     Views, paper semantics (default): one forward pass per probability in `dropout_views`, each at
     its own p, dropout restored afterwards. `bug_compatible: true` reproduces the released code
-    (methods.md §8.1): an extra first view at whatever dropout is in place, a probability equal to
+    (docs/objectives.md#supcl-seq-views): an extra first view at whatever dropout is in place, a probability equal to
     the model default is not applied, and dropout is restored only when the last p differs from the
     default — so a setting can leak into later steps.
     """

@@ -5,8 +5,9 @@ from torch import nn
 
 
 class LCLHead(nn.Sequential):
-    """Suresh & Ong's head (authors' code, methods.md §6.3): Linear(d, d) -> Dropout -> ReLU ->
-    Linear(d, C) -> Dropout. The dropout on the output logits is in the released code."""
+    """Suresh & Ong's head (LCL paper §4.2 and the authors' code; docs/objectives.md#shared-training-protocol):
+    Linear(d, d) -> Dropout -> ReLU -> Linear(d, C) -> Dropout. The dropout on the output logits is in the
+    released code."""
 
     def __init__(self, dim: int, num_labels: int, dropout: float):
         super().__init__(nn.Linear(dim, dim), nn.Dropout(dropout), nn.ReLU(),
@@ -30,7 +31,7 @@ class RobertaHead(nn.Sequential):
 
 
 class WeightingHead(nn.Sequential):
-    """The LCL weighting network's head (ElectraForSequenceClassification, methods.md §6.3):
+    """The LCL weighting network's head (ElectraForSequenceClassification's; docs/objectives.md#lcl-networks):
     Dropout -> Linear(d, d) -> GELU -> Dropout -> Linear(d, C)."""
 
     def __init__(self, dim: int, num_labels: int, dropout: float):
