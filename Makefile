@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Optional local copy of the datasets: `make data` links it as data/ when it exists, else downloads
+# the originals (docs/datasets.md#getting-the-files). Point it elsewhere with SHARED_DATA=<folder>.
 SHARED_DATA ?= ../shared/data
 export HF_HUB_DISABLE_TELEMETRY := 1
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt scripts/setup_wordnet.sh scripts/wordne
 	bash scripts/setup_wordnet.sh $(VENV)
 	touch $(STAMP)
 
-data: ## link ../shared/data as data/ when present, else download the originals (scripts/fetch_data.py)
+data: ## link the local copy SHARED_DATA as data/ when present, else download the originals (scripts/fetch_data.py)
 	@if [ -e data ]; then echo "data/ is present"; \
 	elif [ -d $(SHARED_DATA) ]; then ln -s $(SHARED_DATA) data && echo "linked data -> $(SHARED_DATA)"; \
 	else $(PY) scripts/fetch_data.py data; fi
