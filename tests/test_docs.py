@@ -39,8 +39,6 @@ ALLOWED = {
     ("Makefile", "SHARED_DATA ?= ../shared/data"),
     # A test that asserts the absence of such a citation names it.
     ("tests/test_paper_configs.py", '"methods.md" not in'),
-    # A config *value*: dataset.source is part of every ed run's settings fingerprint, so rewording it
-    # changes the identity (and folder) of every `dataset=ed` run. Left until that change is made on purpose.
 }
 
 DOC_REF = re.compile(r"docs/([\w.-]+\.md)(?:#([\w-]+))?")
