@@ -57,7 +57,9 @@ def first_of_each_sweep(args: list[str]) -> list[str]:
     plain = [a for a in args if not a.startswith("-")]
     out = []
     for o in OverridesParser.create().parse_overrides(plain):
-        if o.is_sweep_override():
+        if o.is_interval_sweep():  # Optuna's: not enumerable, its start is one of its values
+            out.append(f"{o.get_key_element()}={o.value().start}")
+        elif o.is_sweep_override():
             out.append(f"{o.get_key_element()}={next(iter(o.sweep_string_iterator()))}")
         else:
             out.append(o.input_line)
@@ -95,30 +97,85 @@ def explain_composition_error(err: Exception) -> str:
     return tidy_hydra_message(text)
 
 
+def sweep_columns(args: list[str], params: dict | None, config_loader=None) -> tuple[dict[str, list[str]], bool]:
+    """Per swept key, the overrides its jobs get, as Hydra's basic sweeper builds them: the config's
+    `hydra.sweeper.params` first, then the command line (a key given twice keeps the later values).
+    An interval sweep (Optuna's) gives its two ends: every range rule of `validate()` is an
+    interval, so when both ends pass, every value drawn between them does. Hydra's own keys are left
+    out: they change where and how jobs run, not what they train. Also returns whether the columns
+    are the jobs themselves (no interval sweep)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    plain = [f"{k}={v}" for k, v in (params or {}).items()] + [a for a in args if not a.startswith("-")]
+    columns: dict[str, list[str]] = {}
+    enumerable = True
+    for o in OverridesParser.create(config_loader=config_loader).parse_overrides(plain):
+        key = o.get_key_element()
+        if o.is_hydra_override():
+            continue
+        if o.is_interval_sweep():
+            interval = o.value()
+            columns[key] = [f"{key}={interval.start}", f"{key}={interval.end}"]
+            enumerable = False
+        elif o.is_sweep_override():
+            columns[key] = [f"{key}={v}" for v in o.sweep_string_iterator()]
+        else:
+            columns[key] = [o.input_line]
+    return columns, enumerable
+
+
 def preflight(args: list[str]) -> None:
-    """Compose and check the (first job's) config before Hydra takes over, so an unknown option, a
-    misspelt key, a wrong type, an out-of-range value or an unwritable output_root exits with status 2
-    and one message instead of a traceback, and before a multirun creates its sweep folder."""
+    """Compose and check the config of every job before Hydra takes over, so an unknown option, a
+    misspelt key, a wrong type, an out-of-range value or an unwritable output_root or cache_dir exits
+    with status 2 and one message instead of a traceback, and before a multirun creates its sweep
+    folder or trains its first job. Jobs that differ only in their seed share one composition."""
+    import itertools
+
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from lcl_repro.config import validate
     from lcl_repro.errors import EXIT_USER_ERROR, UserError
     from lcl_repro.pipeline import check_writable
+    from lcl_repro.track.secrets import redact_args
 
     conf = str(Path(__file__).resolve().parents[1] / "conf")
+    where = ""
     try:
-        overrides = first_of_each_sweep(args)
         with initialize_config_dir(config_dir=conf, version_base="1.3"):
-            cfg = compose("config", overrides=[o for o in overrides if not o.lstrip("+~").startswith("hydra")])
-        validate(cfg)
-        check_writable(Path(cfg.output_root))
+            first = [o for o in first_of_each_sweep(args) if not o.lstrip("+~").startswith("hydra")]
+            if {"-m", "--multirun"} & set(args):
+                params = compose("config", overrides=first, return_hydra_config=True).hydra.sweeper.get("params")
+                columns, enumerable = sweep_columns(args, params, GlobalHydra.instance().config_loader())
+            else:  # Hydra itself refuses a sweep without --multirun; check what it would run otherwise
+                columns, enumerable = {o: [o] for o in first}, True
+            jobs = list(itertools.product(*columns.values()))
+            varying = [i for i, values in enumerate(columns.values()) if len(values) > 1]
+            composed, checked = {}, set()
+            for number, job in enumerate(jobs, 1):
+                if len(jobs) > 1:
+                    shown = " ".join(redact_args([job[i] for i in varying]))
+                    where = f" (job {number} of {len(jobs)}: {shown})" if enumerable else f" (sweep setting {shown})"
+                seed = next((o.split("=", 1)[1] for o in job if o.startswith("seed=")), None)
+                same_but_seed = tuple(o for o in job if not o.startswith("seed="))
+                if seed is not None and seed.lstrip("-").isdigit() and same_but_seed in composed:
+                    cfg = composed[same_but_seed]
+                    cfg.seed = int(seed)
+                else:
+                    cfg = compose("config", overrides=list(job))
+                    composed.setdefault(same_but_seed, cfg)
+                validate(cfg)
+                for folder, setting in ((cfg.output_root, "output_root"), (cfg.cache_dir, "cache_dir")):
+                    if folder not in checked:
+                        check_writable(Path(folder), setting)
+                        checked.add(folder)
     except (HydraException, OmegaConfBaseException) as err:
-        print(f"error: {explain_composition_error(err)}", file=sys.stderr)
+        print(f"error: {explain_composition_error(err)}{where}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err}{where}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
 
 

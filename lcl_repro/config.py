@@ -225,6 +225,7 @@ def register_configs() -> None:
 
 
 # --------------------------------------------------------------------------- validation
+SEED_MAX = 2**32 - 1
 CONTRASTIVE = {"scl", "lcl", "lacon", "lacon_fusion", "supcl_seq", "ce_cl"}
 
 
@@ -236,6 +237,12 @@ def _check(ok: bool, key: str, value: Any, rule: str) -> None:
 def validate(cfg: Any) -> None:
     """Cross-field and range rules that a schema cannot express. Raises ConfigError (exit 2)."""
     m, d = cfg.method, cfg.dataset
+    # numpy and scikit-learn draw only with seeds in [0, 2**32); sampling uses seed + seed_offset.
+    _check(0 <= d.sampling.seed_offset <= SEED_MAX, "dataset.sampling.seed_offset", d.sampling.seed_offset,
+           f"must be in [0, {SEED_MAX}]")
+    _check(0 <= cfg.seed <= SEED_MAX - d.sampling.seed_offset, "seed", cfg.seed,
+           f"must be in [0, {SEED_MAX - d.sampling.seed_offset}]")
+    _check(0 <= d.split_seed <= SEED_MAX, "dataset.split_seed", d.split_seed, f"must be in [0, {SEED_MAX}]")
     _check(m.lr > 0, "method.lr", m.lr, "the learning rate must be > 0")
     _check(m.epochs >= 1, "method.epochs", m.epochs, "must be >= 1")
     _check(m.batch_size >= 1, "method.batch_size", m.batch_size, "must be >= 1")

@@ -2,7 +2,6 @@
 notebooks call it directly; `lcl_repro.cli` is the command-line wrapper."""
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 import time
@@ -14,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lcl_repro.config import validate
 from lcl_repro.errors import UserError
+from lcl_repro.track import lock as run_lock
 from lcl_repro.track import record
 from lcl_repro.track.files import read_json, remove_temporaries, write_json, write_text
 from lcl_repro.track.secrets import redact, redact_args
@@ -25,9 +25,10 @@ def show_progress(cfg) -> bool:
     return sys.stderr.isatty() if cfg.progress is None else bool(cfg.progress)
 
 
-def check_writable(folder: Path) -> None:
+def check_writable(folder: Path, setting: str = "output_root") -> None:
     """Fail fast when `folder` could not be created or written, without creating it: a run that
-    stops on bad data or an unloadable encoder must leave no empty run folder behind."""
+    stops on bad data or an unloadable encoder must leave no empty run folder behind. `setting` is
+    the config key that moves it elsewhere, named in the message."""
     existing = Path(folder).absolute()
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -37,7 +38,7 @@ def check_writable(folder: Path) -> None:
         with tempfile.TemporaryFile(dir=existing):  # root ignores permission bits: only a real write tells
             pass
     except OSError as err:
-        raise UserError(f"cannot write to {folder}: {err.strerror} ({existing}); set output_root=<writable dir>") from err
+        raise UserError(f"cannot write to {folder}: {err.strerror} ({existing}); set {setting}=<writable dir>") from err
 
 
 def config_dump(cfg: DictConfig) -> str:
@@ -55,6 +56,7 @@ def load_data(cfg):
 def prepare_data(cfg, progress: bool, data=None):
     """Read, sample, augment and tokenise the dataset; returns (Splits, data facts for the record).
     `data` is the already loaded dataset, if the caller has it (`load_data`)."""
+    from lcl_repro.data.coverage import class_coverage
     from lcl_repro.data.features import as_rows, content_hash, tokenize
     from lcl_repro.models.encoder import load_tokenizer
     from lcl_repro.train.loop import Splits
@@ -66,6 +68,9 @@ def prepare_data(cfg, progress: bool, data=None):
         datasets.disable_progress_bars()
         transformers.utils.logging.disable_progress_bar()
     data = load_data(cfg) if data is None else data
+    coverage = class_coverage(data, cfg.dataset)
+    for warning in coverage:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     tokenizer = load_tokenizer(cfg.encoder)
     max_length = min(cfg.dataset.max_length or cfg.encoder.max_positions, cfg.encoder.max_positions)
     facts = {"sizes": {s: len(data.splits[s]) for s in data.splits}, "label_names": data.label_names,
@@ -84,6 +89,7 @@ def prepare_data(cfg, progress: bool, data=None):
             facts["augmentation"][column] = augmentation_stats(texts, augmented[column])
     tokenized, key = tokenize(data, tokenizer, max_length, Path(cfg.cache_dir), augmented)
     facts["feature_cache"] = key
+    facts["warnings"] = coverage
     splits = Splits(train=as_rows(tokenized["train"], cfg.method.views),
                     validation=as_rows(tokenized["validation"]), test=as_rows(tokenized["test"]),
                     test_uids=column_list(tokenized["test"], "uid"), train_uids=column_list(tokenized["train"], "uid"),
@@ -100,11 +106,25 @@ def column_list(ds, name: str) -> list:
 
 
 def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
-    """Train and evaluate one run, writing its record; skip it when already finished."""
+    """Train and evaluate one run, writing its record; skip it when already finished. One process
+    at a time per run folder: a second one exits with `AlreadyRunning` (lcl_repro/track/lock.py)."""
     validate(cfg)
     folder = record.run_dir(cfg, overrides)
+    if cfg.dry_run:
+        return _run(cfg, overrides, folder)
+    try:
+        check_writable(folder)
+    except UserError:
+        if record.finished(folder, cfg) is None:
+            raise
+        return _run(cfg, overrides, folder)  # a finished run on a read-only copy: a skip writes nothing
+    with run_lock.hold(folder):
+        return _run(cfg, overrides, folder)
+
+
+def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
     if cfg.overwrite and folder.exists() and not cfg.dry_run:
-        shutil.rmtree(folder)
+        run_lock.clear(folder)
     done = record.finished(folder, cfg)
     if done is not None:
         record.same_data(folder, done, record.data_identity(load_data(cfg)))
@@ -112,7 +132,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
         print(f"skip: finished run in {folder} (overwrite=true redoes it)", flush=True)
         if not cfg.keep_checkpoints and not cfg.dry_run:  # killed between DONE and the pruning
             checkpoint.prune(folder)
-        print_summary(result)
+        print_summary(result, folder)
         return result
     if cfg.dry_run:
         status = "resume from checkpoint" if checkpoint.path(folder).exists() else "new run"
@@ -120,6 +140,7 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
         print(f"run folder: {folder} ({status})", flush=True)
         return {}
     check_writable(folder)
+    check_writable(Path(cfg.cache_dir), "cache_dir")  # only training tokenises: a skip needs no cache
 
     from lcl_repro.methods import build_objective
     from lcl_repro.track.logger import make_tracker
@@ -172,11 +193,13 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
     record.mark_done(folder, cfg, facts)
     if not cfg.keep_checkpoints:
         checkpoint.prune(folder)
-    print_summary(result)
+    print_summary(result, folder)
     return result
 
 
-def print_summary(result: dict) -> None:
+def print_summary(result: dict, folder: Path) -> None:
+    """`folder` is where the run was found now; metrics.json's run_dir is where it was written, which
+    differs for a copied or moved folder."""
     shown = ", ".join(f"{k}={v:.2f}" for k, v in result["test"].items())
     print(f"test ({result['selection_metric']}-selected epoch {result['best_epoch']}): {shown}", flush=True)
-    print(f"run folder: {result['run_dir']}", flush=True)
+    print(f"run folder: {folder}", flush=True)

@@ -226,3 +226,236 @@ def test_temporaries_left_by_a_kill_are_removed_when_the_run_resumes(tiny_overri
 
     saved = torch.load(checkpoint.path(folder), weights_only=True)
     assert saved["wandb_id"] == ""  # logger=none; with W&B the id a resumed run continues
+
+
+# --------------------------------------------------------------------------- issue 12: silent faults made loud
+def out_files(root: Path) -> list[str]:
+    """Files under an output root, the token cache aside (shared, content-keyed, not a record)."""
+    return [f for f in files_under(root) if not f.startswith("cache/")]
+
+
+@needs_data
+def test_negative_seed_is_a_config_error(tmp_path):
+    done = run_cli(*TINY, "seed=-1", f"data_dir={DATA}", f"output_root={tmp_path / 'out'}")
+    print(assert_one_line_error(done, "error: seed=-1 is invalid: must be in [0, 4294967295]"))
+    assert files_under(tmp_path) == []
+
+
+@needs_data
+def test_unwritable_cache_dir_fails_before_any_work(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    done = run_cli(*TINY, f"data_dir={DATA}", f"output_root={tmp_path / 'out'}", f"cache_dir={blocker / 'cache'}")
+    line = assert_one_line_error(done, f"cannot write to {blocker / 'cache'}: Not a directory ({blocker}); "
+                                       "set cache_dir=<writable dir>")
+    print(line.replace(str(tmp_path), "<tmp>"))
+    assert files_under(tmp_path) == ["a_file"]
+
+
+@needs_data
+def test_invalid_utf8_names_its_true_line(tmp_path):
+    """The text layer decodes 8 KiB ahead of the csv reader: a bad byte on line 500 was reported
+    at line 1."""
+    source = DATA / "emoint" / "train" / "anger-ratings-0to1.train.txt"
+    lines = source.read_bytes().splitlines(keepends=True)
+    lines[499] = lines[499].replace(b"\t", b"\t\xe9", 1)  # Latin-1 'é' at the start of the tweet
+    bad = tmp_path / "data" / "emoint" / "train" / source.name
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"".join(lines))
+    done = run_cli(*TINY, f"data_dir={tmp_path / 'data'}", f"output_root={tmp_path / 'out'}")
+    line = assert_one_line_error(done, f"{bad}, line 500: not valid UTF-8 (byte 0xe9 at byte 7 of the line)")
+    print(line.replace(str(tmp_path), "<tmp>"))
+    assert files_under(tmp_path / "out") == []
+
+
+def test_invalid_utf8_after_a_bom_counts_from_the_first_byte(tmp_path):
+    from lcl_repro.data.readers import records
+
+    path = tmp_path / "dev.tsv"
+    path.write_bytes(b"\xef\xbb\xbfa\tb\n" + b"c\td\n" * 3000 + b"e\t\xff\n")
+    with pytest.raises(DataError, match=r"dev.tsv, line 3002: not valid UTF-8 \(byte 0xff at byte 3 of the line\)"):
+        list(records(path, "\t", encoding="utf-8-sig"))
+
+
+def linked_emoint(tmp_path: Path, emptied: str) -> Path:
+    """The real EmoInt files, linked, with one file emptied: that split loses a class."""
+    root = tmp_path / "data"
+    for source in (DATA / "emoint").rglob("*.txt"):
+        target = root / "emoint" / source.relative_to(DATA / "emoint")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.name == emptied:
+            target.write_text("")
+        else:
+            target.symlink_to(source)
+    return root
+
+
+@needs_data
+def test_split_missing_a_class_warns_and_the_warning_is_recorded(tmp_path):
+    data = linked_emoint(tmp_path, "joy-ratings-0to1.dev.gold.txt")
+    done = run_cli(*TINY, "dataset.limit.validation=null", f"data_dir={data}", f"output_root={tmp_path / 'out'}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    warning = "the validation split of emoint has no example of 1 of the 4 classes train has: joy"
+    assert [ln for ln in done.stderr.splitlines() if ln.startswith("warning:")] == [f"warning: {warning}"]
+    print(f"warning: {warning}")
+    (metrics,) = (tmp_path / "out").rglob("metrics.json")
+    assert json.loads(metrics.read_text())["data"]["warnings"] == [warning]
+    assert (metrics.parent / "DONE").exists()
+
+
+@needs_data
+def test_split_where_a_metric_cannot_be_computed_is_an_error(tmp_path):
+    done = run_cli(*TINY, "dataset=glue_cola", "dataset.limit.validation=1", f"data_dir={DATA}",
+                   f"output_root={tmp_path / 'out'}")
+    print(assert_one_line_error(done, "the validation split of glue_cola (after dataset.limit.validation=1) holds "
+                                      "only class '"))
+    assert "MCC (metric mcc) needs two classes" in done.stderr
+    assert out_files(tmp_path / "out") == [] and not (tmp_path / "out" / "runs").exists()
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"WANDB_API_KEY": "k" * 40, "WANDB_MODE": "offline"}, "offline"),
+    ({"WANDB_API_KEY": "k" * 40, "WANDB_MODE": "dryrun"}, "offline"),
+    ({"WANDB_API_KEY": "k" * 40, "WANDB_MODE": "disabled"}, "disabled"),
+    ({"WANDB_API_KEY": "k" * 40, "WANDB_DISABLED": "true"}, "disabled"),
+    ({"WANDB_API_KEY": "k" * 40}, "online"),
+    ({"HOME": "/nonexistent"}, "offline"),
+])
+def test_auto_wandb_mode_honours_the_environment(env, expected, monkeypatch):
+    from lcl_repro.track.logger import wandb_mode
+
+    for name in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", "/nonexistent")  # no ~/.netrc key
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert wandb_mode("auto") == expected
+    assert wandb_mode("online") == "online"  # an explicit logger.mode still wins
+
+
+@needs_data
+@pytest.mark.slow  # W&B's service start makes it ~15 s
+def test_auto_wandb_with_a_key_stays_offline_under_wandb_mode_offline(tmp_path):
+    done = run_cli(*TINY, "logger=wandb", f"data_dir={DATA}", f"output_root={tmp_path}",
+                   env={"WANDB_API_KEY": "0123456789abcdef" * 2 + "01234567", "WANDB_MODE": "offline"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "init failed" not in done.stderr and "wandb sync" in done.stdout + done.stderr
+    assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 1
+    assert not list((tmp_path / "wandb").glob("run-*"))  # what an online run would leave
+
+
+@needs_data
+@pytest.mark.slow  # two interpreters started one after the other: > 10 s
+def test_copied_run_folder_prints_where_it_is_now(tmp_path):
+    import shutil
+
+    first = [*TINY, f"data_dir={DATA}", f"output_root={tmp_path / 'first'}"]  # as the command line passes them
+    cfg = compose_config(first)
+    pipeline.run(cfg, first)
+    shutil.copytree(tmp_path / "first", tmp_path / "copy")
+    now = [*TINY, f"data_dir={DATA}", f"output_root={tmp_path / 'copy'}"]
+    copied = record.run_dir(compose_config(now), now)
+    shutil.rmtree(tmp_path / "first")  # the old path must not be needed, nor printed
+    done = run_cli(*TINY, f"data_dir={DATA}", f"output_root={tmp_path / 'copy'}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"skip: finished run in {copied} " in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == f"run folder: {copied}"
+    assert str(tmp_path / "first") not in done.stdout + done.stderr
+    written_in = json.loads((copied / "metrics.json").read_text())["run_dir"]
+    assert written_in == str(record.run_dir(cfg, first))  # the record keeps where it was written
+    print(done.stdout.strip().splitlines()[-1].replace(str(tmp_path), "<tmp>"))
+
+
+@needs_data
+def test_multirun_checks_every_job_before_the_first_trains(tmp_path):
+    done = run_cli("-m", "method=ce,scl", "method.batch_size=1", *[a for a in TINY if "batch_size" not in a],
+                   f"data_dir={DATA}", f"output_root={tmp_path / 'out'}")
+    line = assert_one_line_error(done, "error: method.batch_size=1 is invalid: contrastive methods need at least 2 "
+                                       "examples per batch (job 2 of 2: method=scl)")
+    print(line)
+    assert files_under(tmp_path) == []  # the CE job did not train, and no sweep folder
+
+
+def test_multirun_checks_the_sweep_config_grid_and_interval_ends():
+    from lcl_repro.cli import sweep_columns
+
+    columns, enumerable = sweep_columns(["dataset=emoint", "method.alpha=0.5,1.5", "hydra.launcher.n_jobs=2"],
+                                        {"method.alpha": "0.1,0.2", "seed": "0,1"})
+    assert enumerable and columns == {"method.alpha": ["method.alpha=0.5", "method.alpha=1.5"],
+                                      "seed": ["seed=0", "seed=1"], "dataset": ["dataset=emoint"]}
+    columns, enumerable = sweep_columns([], {"method.lr": "tag(log, interval(1.0e-5, 3.0e-5))"})
+    assert not enumerable and columns == {"method.lr": ["method.lr=1e-05", "method.lr=3e-05"]}
+
+
+@needs_data
+@pytest.mark.slow  # two interpreters started one after the other: > 10 s
+def test_second_identical_command_exits_2_while_the_first_runs(tmp_path):
+    """Two processes on one run folder: the second stops at once with one line and writes nothing;
+    the first one's kill -9 releases the lock by itself."""
+    import signal
+    import time
+
+    from lcl_repro.track import lock
+
+    args = [str(REPO / "run.py"), *TINY, "method.epochs=200", f"data_dir={DATA}", f"output_root={tmp_path}"]
+    first = subprocess.Popen([sys.executable, *args], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 120
+        held = []
+        while not held and time.monotonic() < deadline and first.poll() is None:
+            held = [p for p in tmp_path.rglob(lock.LOCK_NAME) if f"pid {first.pid} " in p.read_text()]
+            time.sleep(0.2)
+        assert held, first.stderr.read() if first.poll() is not None else "no lock file within 120 s"
+        folder = held[0].parent
+        second = run_cli(*TINY, "method.epochs=200", f"data_dir={DATA}", f"output_root={tmp_path}")
+        assert first.poll() is None  # the two overlapped
+        line = assert_one_line_error(second, f"error: {folder} is already running in another process "
+                                             f"(pid {first.pid} on ")
+        assert line.endswith("; wait for it to finish, or stop it and rerun this command to resume")
+        print(line.replace(str(tmp_path), "<tmp>"))
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert not (folder / "DONE").exists() and not (folder / "metrics.json").exists()
+    assert (folder / lock.LOCK_NAME).exists()  # a crash leaves the file, not the lock
+    with lock.hold(folder):
+        pass
+    assert not (folder / lock.LOCK_NAME).exists()
+
+
+def test_lock_is_exclusive_even_within_one_process_and_leaves_no_empty_folder(tmp_path):
+    from lcl_repro.track.lock import AlreadyRunning, hold
+
+    folder = tmp_path / "runs" / "x" / "seed0"
+    with hold(folder):
+        with pytest.raises(AlreadyRunning, match="is already running in another process"):
+            with hold(folder):
+                pass
+    assert not (tmp_path / "runs").exists()  # created for the lock, removed with it
+
+
+@needs_data
+def test_overwrite_keeps_the_lock_file(tiny_overrides):
+    cfg = compose_config(["method=ce", *tiny_overrides, "method.epochs=1"])
+    pipeline.run(cfg)
+    folder = record.run_dir(cfg)
+    from lcl_repro.track import lock
+
+    with lock.hold(folder):
+        (folder / "stale").write_text("")
+        lock.clear(folder)
+        assert [p.name for p in folder.iterdir()] == [lock.LOCK_NAME]
+
+
+@needs_data
+def test_internal_error_still_shows_its_traceback_and_exits_1(tmp_path):
+    """Only user errors are one line: a bug must stay visible."""
+    code = ("import sys\nimport lcl_repro.pipeline as p\n"
+            "def broken(cfg):\n    raise RuntimeError('an internal bug')\n"
+            "p.load_data = broken\nfrom lcl_repro.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code, *TINY, f"data_dir={DATA}", f"output_root={tmp_path / 'out'}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" in done.stderr and "RuntimeError: an internal bug" in done.stderr
+    assert not (tmp_path / "out" / "runs").exists()  # the lock and the folders made for it are gone

@@ -1,5 +1,5 @@
 """`python -m lcl_repro.data DATASET [overrides...]`: load one dataset option and print a JSON
-summary (split sizes, labels, per-label counts, two training examples, notes).
+summary (split sizes, labels, per-label counts, two training examples, notes, missing-class warnings).
 
 Overrides are Hydra-style, as for `run.py`: `dataset.limit.train=100 seed=1 data_dir=../shared/data`.
 A data or config problem prints one line to stderr and exits with status 2.
@@ -36,7 +36,7 @@ def label_counts(data, split: str) -> dict:
     return {name: counts.get(i, 0) for i, name in enumerate(data.label_names)}
 
 
-def summary(data) -> dict:
+def summary(data, warnings: list[str] = ()) -> dict:
     examples = [dict(row) for row in data.splits["train"].select(range(min(2, len(data.splits["train"]))))]
     if data.task == "classification":
         for row in examples:
@@ -49,6 +49,7 @@ def summary(data) -> dict:
         "label_counts": {split: label_counts(data, split) for split in data.splits},
         "examples": examples,
         "notes": data.notes,
+        "warnings": list(warnings),  # classes missing from a split (lcl_repro/data/coverage.py)
     }
 
 
@@ -61,15 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     from omegaconf.errors import OmegaConfBaseException
 
     from lcl_repro.data import load_text_dataset
+    from lcl_repro.data.coverage import class_coverage
 
     try:
         cfg = compose(args[0], args[1:])
         data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+        warnings = class_coverage(data, cfg.dataset)
     except (UserError, HydraException, OmegaConfBaseException) as err:
         message = " ".join(str(err).split())  # one line, whatever the source
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
-    print(json.dumps(summary(data), indent=2, ensure_ascii=False))
+    print(json.dumps(summary(data, warnings), indent=2, ensure_ascii=False))
     return 0
 
 

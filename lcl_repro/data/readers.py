@@ -54,8 +54,25 @@ def records(path: Path, delimiter: str, quoting: int = csv.QUOTE_NONE,
                 if fields:
                     yield start, fields
                 start = reader.line_num + 1
-        except (csv.Error, UnicodeDecodeError) as err:
+        except UnicodeDecodeError as err:
+            raise undecodable(path, err) from None
+        except csv.Error as err:
             raise DataError(f"{path}, line {reader.line_num + 1}: unreadable record ({err})") from err
+
+
+def undecodable(path: Path, err: UnicodeDecodeError) -> DataError:
+    """Name the line of the first byte that is not UTF-8. The text layer decodes 8 KiB blocks
+    ahead of the csv reader and the error's offset is within a block, so neither knows the line:
+    decode the raw bytes again. A BOM is valid UTF-8, so offsets count from the file's first byte."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as found:
+        at = found.start
+        line, line_start = raw.count(b"\n", 0, at) + 1, raw.rfind(b"\n", 0, at) + 1
+        return DataError(f"{path}, line {line}: not valid UTF-8 (byte 0x{raw[at]:02x} at byte {at - line_start + 1} "
+                         f"of the line); save the file as UTF-8")
+    return DataError(f"{path}: not valid UTF-8 ({err.reason}); save the file as UTF-8")
 
 
 def malformed(path: Path, line: int, problem: str) -> DataError:
@@ -210,7 +227,10 @@ def read_goemotions(cfg: Any, folder: Path) -> RawData:
     """GoEmotions (Demszky et al., 2020): keep rows with exactly one label that is not `neutral`,
     ids kept in `emotions.txt` order (methods.md §6.8) -> 23,485 / 2,956 / 2,984."""
     label_file = require(folder / "emotions.txt")
-    all_names = label_file.read_text(encoding="utf-8").split()
+    try:
+        all_names = label_file.read_text(encoding="utf-8").split()
+    except UnicodeDecodeError as err:
+        raise undecodable(label_file, err) from None
     if "neutral" not in all_names:
         raise DataError(f"{label_file}: no `neutral` label; is this the GoEmotions emotions.txt?")
     neutral = all_names.index("neutral")
@@ -379,6 +399,23 @@ def sst_root_and_leaves(raw: str) -> tuple[str, list[str]]:
     return tree.label(), tree.leaves()
 
 
+def read_sst_lines(path: Path, split: str, binary: bool, columns: dict[str, list]) -> None:
+    with open(path, encoding="utf-8") as handle:
+        for line, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                label, leaves = sst_root_and_leaves(raw)
+            except ValueError as err:
+                raise malformed(path, line, f"not a bracketed tree ({err})") from None
+            root = label_by_id(label, 5, path, line)
+            if binary and root == 2:
+                continue
+            columns["uid"].append(f"{split}-{line}")
+            columns["text"].append(clean_sst(" ".join(sst_leaf(t) for t in leaves)))
+            columns["label"].append(int(root > 2) if binary else root)
+
+
 def read_sst(cfg: Any, folder: Path) -> RawData:
     """Stanford Sentiment Treebank (Socher et al., 2013), PTB trees, root (sentence) label only.
     `binary` gives LCL's SST-2: neutral roots dropped, {0,1} -> 0, {3,4} -> 1 (data README §5)."""
@@ -390,20 +427,10 @@ def read_sst(cfg: Any, folder: Path) -> RawData:
     for split, name in SST_FILES.items():
         path = require(folder / name)
         columns = new_columns()
-        with open(path, encoding="utf-8") as handle:
-            for line, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    label, leaves = sst_root_and_leaves(raw)
-                except ValueError as err:
-                    raise malformed(path, line, f"not a bracketed tree ({err})") from None
-                root = label_by_id(label, 5, path, line)
-                if cfg.binary and root == 2:
-                    continue
-                columns["uid"].append(f"{split}-{line}")
-                columns["text"].append(clean_sst(" ".join(sst_leaf(t) for t in leaves)))
-                columns["label"].append(int(root > 2) if cfg.binary else root)
+        try:
+            read_sst_lines(path, split, cfg.binary, columns)
+        except UnicodeDecodeError as err:
+            raise undecodable(path, err) from None
         splits[split] = frame(columns, path)
     notes = {"files": relative([folder / n for n in SST_FILES.values()], folder),
              "labels": ("root label, neutral dropped, {0,1}->0 {3,4}->1 (LCL SST-2)" if cfg.binary

@@ -40,9 +40,20 @@ def flat_config(cfg) -> dict:
     return out
 
 
+WANDB_ENV_MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
+                   "disabled": "disabled"}
+
+
 def wandb_mode(requested: str) -> str:
+    """`auto`: what the environment asks for (WANDB_MODE, WANDB_DISABLED), else online when a key is
+    configured. The mode we pass to wandb.init overrides its environment, so auto must read it here."""
     if requested != "auto":
         return requested
+    env = WANDB_ENV_MODES.get(os.environ.get("WANDB_MODE", "").strip().lower())
+    if env:
+        return env
+    if os.environ.get("WANDB_DISABLED", "").strip().lower() in ("true", "1", "yes"):
+        return "disabled"
     if os.environ.get("WANDB_API_KEY") or (Path.home() / ".netrc").exists() and "api.wandb.ai" in (Path.home() / ".netrc").read_text():
         return "online"
     return "offline"
