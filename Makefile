@@ -37,7 +37,7 @@ test: setup data ## the test suite (offline, CPU, under 10 minutes)
 test-fast: setup data ## the suite without the real-MiniLM end-to-end runs
 	$(PY) -m pytest -q -m "not slow"
 
-bench: setup data ## framework vs bare loop, each method vs CE, evaluation, data prep: ratios vs goals (scripts/bench.py; BENCH_ARGS='--quick encoder=tiny')
+bench: setup data ## framework vs bare loop, each method vs CE, bf16 vs fp32, evaluation, data prep: ratios vs goals (lcl_repro/bench; BENCH_ARGS='--quick encoder=tiny')
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 parity: setup data ## bf16 vs fp32 accuracy: EmoInt, MiniLM, 3 epochs, CE and LCL, seeds 0-2 (about 70 min here), then the table
@@ -48,7 +48,9 @@ parity: setup data ## bf16 vs fp32 accuracy: EmoInt, MiniLM, 3 epochs, CE and LC
 # SCALE=smoke (minutes, plumbing only) | cpu (paper protocol, MiniLM, CPU-sized datasets) | paper (GPU).
 # LOGGER=wandb groups the runs per table and uploads the report; EXTRA='[hardware=gpu]' adds run overrides.
 # OUTPUT_ROOT=results reads and writes the committed records (results/runs, results/reports).
+# PLAN=1 trains nothing: per cell the runs to do and finished, and the estimated wall time (GPU-hours).
 SCALE ?= cpu
+PLAN ?=
 LOGGER ?= none
 EXTRA ?= []
 OUTPUT_ROOT ?= outputs
@@ -60,10 +62,14 @@ TABLE_TARGETS := $(subst _,-,$(TABLES))
 TABLE_ARGS = paper=$(subst -,_,$@) scale=$(SCALE) logger=$(LOGGER) extra='$(EXTRA)' output_root=$(OUTPUT_ROOT)
 
 $(TABLE_TARGETS): setup data
+ifeq ($(PLAN),1)
+	$(PY) -m lcl_repro.report.sweep $(TABLE_ARGS) plan=true
+else
 	$(PY) -m lcl_repro.report.sweep $(TABLE_ARGS)
 	$(PY) -m lcl_repro.report $(TABLE_ARGS) $(REPORT_FLAGS)
+endif
 
-tables: ## every paper table below, in turn (SCALE=smoke|cpu|paper, default cpu)
+tables: ## every paper table below, in turn (SCALE=smoke|cpu|paper, default cpu; PLAN=1: cost plan only, trains nothing)
 	@for t in $(TABLE_TARGETS); do $(MAKE) --no-print-directory $$t SCALE=$(SCALE) LOGGER=$(LOGGER) || exit 1; done
 
 lcl-table1: ## LCL Table 1: ED/GoEmotions/ISEAR/EmoInt x CE/SCL/LCL, acc + weighted F1, Welch t-tests

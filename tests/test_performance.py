@@ -1,7 +1,6 @@
-"""Speed-ups keep results identical, and the benchmark (scripts/bench.py) measures what it says."""
+"""Speed-ups keep results identical, and the benchmark (lcl_repro/bench) measures what it says."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,10 +9,13 @@ import pytest
 import torch
 
 from lcl_repro import pipeline
-from lcl_repro.data.features import Collator
+from lcl_repro.bench import device as bench_device
+from lcl_repro.bench import report as bench_report
+from lcl_repro.bench.run import run_benchmark
 from lcl_repro.methods import build_objective
 from lcl_repro.pipeline import prepare_data
-from lcl_repro.train.loop import LoopState, Trainer, freeze_all_but, make_optimizer
+from lcl_repro.train.hardware import cpu_supports_bf16
+from lcl_repro.train.loop import LoopState, Trainer
 from lcl_repro.train.seed import seed_everything
 from tests.conftest import REPO, compose_config, needs_data
 
@@ -30,13 +32,9 @@ def train_steps(method: str, tiny_overrides, steps: int = 6) -> list[torch.Tenso
     splits, _, vocab = prepare_data(cfg, progress=False)
     seed_everything(0)
     objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab)
-    stage = objective.stages()[0]
-    freeze_all_but(objective, stage.modules)
-    optimizer = make_optimizer(objective, stage, cfg.method)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1 - s / 10)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
     trainer = Trainer(objective, splits, cfg, "/tmp", torch.device("cpu"), None, False)
-    collator = Collator(splits.pad_id, stage.views)
+    stage = objective.stages()[0]
+    collator, optimizer, scheduler, scaler = trainer.setup_stage(stage)
     objective.train()
     for i in range(steps):
         batch = collator(splits.train[8 * i:8 * i + 8])
@@ -76,16 +74,8 @@ def test_data_preparation_imports_neither_sklearn_nor_the_modelling_stack():
 
 
 # --------------------------------------------------------------------------- the benchmark itself
-def load_bench():
-    if "bench" not in sys.modules:  # registered first: its dataclasses look their module up
-        spec = importlib.util.spec_from_file_location("bench", REPO / "scripts" / "bench.py")
-        sys.modules["bench"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["bench"])
-    return sys.modules["bench"]
-
-
 def test_peak_flops_and_mfu():
-    bench = load_bench()
+    bench = bench_device
     assert bench.peak_flops("NVIDIA H100 80GB HBM3", "bf16") == 989e12
     assert bench.peak_flops("NVIDIA H100 PCIe", "fp16") == 756e12
     assert bench.peak_flops("NVIDIA H200", "fp32") == 67e12
@@ -98,17 +88,19 @@ def test_peak_flops_and_mfu():
 
 
 def test_non_embedding_params_skip_lookup_tables():
-    bench = load_bench()
+    bench = bench_device
     model = torch.nn.Sequential(torch.nn.Embedding(100, 8), torch.nn.Linear(8, 4))
     assert bench.non_embedding_params(model) == 8 * 4 + 4
 
 
+needs_bf16 = pytest.mark.skipif(not cpu_supports_bf16(), reason="this CPU has no bf16 instructions")
+
+
 @needs_data
-@pytest.mark.parametrize("precision", ["fp32", "fp16"])  # fp16: the bare loop's autocast + scaler path too
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_bf16)])  # bf16: the bare loop's autocast too
 def test_benchmark_runs_and_reports_every_goal(precision, tiny_overrides, tmp_path):
-    bench = load_bench()
-    result = bench.run_benchmark([*tiny_overrides, f"hardware.precision={precision}"], ["scl", "ce_cl"], steps=2,
-                                 warmup=1, eval_sentences=8, eval_repeats=1, with_data_prep=False, with_grid=False)
+    result = run_benchmark([*tiny_overrides, f"hardware.precision={precision}"], ["scl", "ce_cl"], steps=2,
+                           warmup=1, eval_sentences=8, eval_repeats=1, with_data_prep=False, with_grid=False)
     ce = result["groups"]["ce_vs_bare"]["variants"]
     assert ce["ce"]["step_s"]["n"] == ce["bare"]["step_s"]["n"] == 2
     assert ce["ce"]["sequences_per_step"] == 8
@@ -117,12 +109,38 @@ def test_benchmark_runs_and_reports_every_goal(precision, tiny_overrides, tmp_pa
     # FLOPs: 6 x non-embedding params x tokens; CE+CL runs its encoder twice over the batch.
     ce_cl = result["groups"]["ce_cl"]["variants"]
     assert ce_cl["ce_cl"]["flops_per_step"] == ce_cl["ce"]["flops_per_step"] > 0
+    assert ce_cl["ce_cl"]["encoder_passes"] == 2 and ce_cl["ce"]["encoder_passes"] == 1
     assert ce_cl["ce"]["mfu"] is None  # no GPU: n/a
     assert result["evaluation"]["sentences"] == 8 and result["evaluation"]["speedup"] > 0
     assert set(result["ratios"]) == {"ce_vs_bare", "scl", "ce_cl"}
-    rows = bench.goal_rows(result)
-    assert [r[-1] in ("PASS", "MISS") for r in rows] == [True] * len(rows)
-    assert "CE step: framework / bare PyTorch loop" in bench.report(result)
+    assert set(result["rates"]["train"][precision]) == {"ce", "scl", "ce_cl"}  # what the cost plan reads
+    rows = bench_report.goal_rows(result)
+    assert [r[-1] in ("PASS", "MISS", "-") for r in rows] == [True] * len(rows)
+    assert "CE step: framework / bare PyTorch loop" in bench_report.report(result)
+
+
+@needs_data
+@needs_bf16
+def test_benchmark_times_bf16_against_fp32_from_the_same_weights(tiny_overrides):
+    """One bf16/fp32 pair per method, on the same batches; evaluation at both precisions against
+    the fp32 one-sentence reference, with the goal on the bf16 path."""
+    result = run_benchmark(tiny_overrides, [], steps=2, warmup=1, eval_sentences=8, eval_repeats=1,
+                           with_data_prep=False, with_grid=False, precision_methods=["ce", "lcl"])
+    pair = result["groups"]["precision_lcl"]["variants"]
+    assert set(pair) == {"fp32", "bf16", "bf16+fused_adamw"}  # the candidate optimizer beside them
+    assert pair["fp32"]["sequences_per_step"] == pair["bf16"]["sequences_per_step"] == 16
+    assert pair["bf16"]["encoder_passes"] == 2  # two encoders
+    assert set(result["ratios"]) == {"ce_vs_bare", "precision_ce", "precision_lcl", "precision_ce:bf16+fused_adamw",
+                                     "precision_lcl:bf16+fused_adamw"}
+    # the cost plan's rates: what runs do, never the candidate
+    assert set(result["rates"]["train"]) == {"fp32", "bf16"} and set(result["rates"]["eval"]) == {"fp32", "bf16"}
+    assert set(result["evaluation"]["paths"]) == {"batched_fp32", "single_fp32", "batched_bf16", "single_bf16"}
+    rows = {r[0]: r for r in bench_report.goal_rows(result)}
+    assert rows["CE step: bf16 / fp32, 8 seq/step"][2] == "<= 0.55"
+    assert rows["CE step: bf16 + fused AdamW (candidate, not a default) / fp32"][2:] == ("-", "-")
+    assert rows["LCL step: bf16 / fp32, 16 seq/step"][2] == "<= 0.55"
+    assert rows["evaluation: batched bf16 / one fp32 sentence per pass (8 sent.)"][2] == ">= 5x"
+    assert rows["evaluation: batched fp32 / one fp32 sentence per pass (8 sent.)"][2] == "-"
 
 
 # --------------------------------------------------------------------------- SST trees without nltk
@@ -169,10 +187,9 @@ def test_sst_reader_equals_nltk_on_every_line_of_sst():
 def test_benchmark_runs_an_electra_shaped_encoder_without_a_pooler(tiny_overrides):
     """The GPU benchmark's encoder=electra_base_random path, at tiny size on CPU: ELECTRA has no
     pooler, so SupCL-Seq is timed on [CLS]; MFU is n/a without a GPU's peak."""
-    bench = load_bench()
     overrides = [*tiny_overrides, "encoder.model_id=electra"]
-    result = bench.run_benchmark(overrides, ["supcl_seq"], steps=1, warmup=1, eval_sentences=8, eval_repeats=1,
-                                 with_data_prep=False, with_grid=False)
+    result = run_benchmark(overrides, ["supcl_seq"], steps=1, warmup=1, eval_sentences=8, eval_repeats=1,
+                           with_data_prep=False, with_grid=False)
     supcl = result["groups"]["supcl_seq"]
     assert supcl["dropout_views"] == 3 and supcl["variants"]["supcl_seq"]["sequences_per_step"] == 8
     # Three dropout passes over the batch: three times CE's encoder FLOPs on the same sequences.
@@ -204,3 +221,25 @@ def test_retaining_freed_memory_leaves_every_number_unchanged(tmp_path):
     on, off = metrics["true"], metrics["false"]
     assert on["curves"] == off["curves"] and on["test"] == off["test"] and on["validation"] == off["validation"]
     assert on["curves"][-1]["train_loss"] > 0
+
+
+@needs_data
+def test_fused_adamw_is_only_a_candidate_and_rounds_differently(tiny_overrides):
+    """The trainer's default is the foreach update; fused=True (what the benchmark times beside
+    bf16) is not bitwise equal to it, which is why it can only ever be an explicit option."""
+    cfg = compose_config(["method=ce", "dataset=emoint", *tiny_overrides])
+    splits, _, vocab = prepare_data(cfg, progress=False)
+    weights = []
+    for fused in (False, True):
+        seed_everything(0)
+        objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab)
+        trainer = Trainer(objective, splits, cfg, "/tmp", torch.device("cpu"), None, False)
+        stage = objective.stages()[0]
+        collator, optimizer, scheduler, scaler = trainer.setup_stage(stage, fused_adamw=fused)
+        assert optimizer.defaults["fused"] is (True if fused else None) and optimizer.defaults["foreach"] is (None if fused else True)
+        objective.train()
+        for i in range(3):
+            trainer.step(stage, collator(splits.train[8 * i:8 * i + 8]), optimizer, scheduler, scaler, LoopState(), 0)
+        weights.append([p.detach().clone() for p in objective.parameters()])
+    assert not all(torch.equal(a, b) for a, b in zip(*weights))
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(*weights))

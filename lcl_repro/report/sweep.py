@@ -1,11 +1,13 @@
 """Run what a paper table needs through Hydra multirun; finished runs are skipped by `run.py` itself.
 
     python -m lcl_repro.report.sweep paper=lcl_table1 scale=smoke [logger=wandb] [extra=[hardware=gpu]]
+    python -m lcl_repro.report.sweep paper=lcl_table1 scale=cpu plan=true   # runs to do, finished, wall time
 
 Cells that share their overrides become one `python run.py -m method=a,b dataset=x,y seed=0,1 ...`
 invocation, so a table is a handful of readable Hydra commands (printed before each starts). Cells
 whose data is missing are reported with the fetch command and skipped, never silently dropped.
 Exit status: 0 when every launched sweep succeeded, 1 otherwise (the report still shows what finished).
+`plan=true` trains nothing: it prints the cost plan (lcl_repro/report/plan.py) of the same runs.
 """
 from __future__ import annotations
 
@@ -41,15 +43,26 @@ def sweep_commands(cells_: list[Cell], seeds: list[int], extra: list[str]) -> li
     return commands
 
 
+def run_overrides(args: ReportArgs, table: str) -> list[str]:
+    """What the sweep adds to every run of a table; the plan finds the run folders with the same."""
+    extra = [f"output_root={args.output_root}", f"data_dir={args.data_dir}", *args.extra]
+    if args.logger == "wandb":
+        extra += ["logger=wandb", f"logger.group={table}", f"logger.tags=[{table},{args.scale}]"]
+    return extra
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.paper:
         raise UserError("name a table: paper=<name> (python -m lcl_repro.report.sweep paper=lcl_table1 scale=smoke)")
     table = load_table(args.paper)
     seeds = seeds_for(table, args.scale)
-    extra = [f"output_root={args.output_root}", f"data_dir={args.data_dir}", *args.extra]
-    if args.logger == "wandb":
-        extra += ["logger=wandb", f"logger.group={table.name}", f"logger.tags=[{table.name},{args.scale}]"]
+    extra = run_overrides(args, table.name)
+    if args.plan:
+        from lcl_repro.report.plan import make_plan
+
+        print(make_plan(table, args.scale, extra, args.data_dir, Path(args.output_root) / "bench", compose_run))
+        return 0
     runnable = []
     for cell in cells(table, args.scale, runnable_only=True):
         missing = missing_data(cell.dataset, args.data_dir)

@@ -57,14 +57,17 @@ def no_decay(name: str) -> bool:
     return "bias" in name or "LayerNorm.weight" in name or "layer_norm.weight" in name
 
 
-def make_optimizer(objective: Objective, stage: Stage, cfg) -> torch.optim.AdamW:
+def make_optimizer(objective: Objective, stage: Stage, cfg, fused: bool = False) -> torch.optim.AdamW:
     trainable = {id(p) for m in stage.modules for p in m.parameters()}
     named = [(n, p) for n, p in objective.named_parameters() if id(p) in trainable]
     groups = [{"params": [p for n, p in named if not no_decay(n)], "weight_decay": cfg.weight_decay},
               {"params": [p for n, p in named if no_decay(n)], "weight_decay": 0.0}]
     # foreach: torch picks it on CUDA but not on CPU, where the per-tensor loop costs more; the
-    # update is bitwise identical (tests/test_performance.py). fused=True is faster still but not.
-    return torch.optim.AdamW(groups, lr=stage.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps, foreach=True)
+    # update is bitwise identical (tests/test_performance.py). fused=True (one kernel) is about 3x
+    # faster on CPU but rounds differently (~1e-7 of a weight per step): never a silent default, the
+    # benchmark times it as a candidate only.
+    kind = {"fused": True} if fused else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=stage.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps, **kind)
 
 
 def freeze_all_but(objective: Objective, modules: list[torch.nn.Module]) -> None:
@@ -137,6 +140,21 @@ class Trainer:
                                  f"{stage.name}, epoch {epoch + 1}); no record written; diagnostic in "
                                  f"{self.run_dir / 'nonfinite_loss.json'} (a learning rate far too high is the usual cause)")
 
+    # ------------------------------------------------------------------ stage set-up
+    def setup_stage(self, stage: Stage, fused_adamw: bool = False) -> tuple[Collator, torch.optim.Optimizer, object,
+                                                                            torch.amp.GradScaler]:
+        """Freeze all but the stage's modules; its collator, optimizer, schedule and scaler. `fit` and
+        the benchmark (lcl_repro/bench) both start a stage here, so what is timed is what trains;
+        `fused_adamw` is the benchmark's candidate (see make_optimizer)."""
+        freeze_all_but(self.objective, stage.modules)
+        collator = Collator(self.splits.pad_id, stage.views, self.regression)
+        # The schedule counts the dropped last batch too (LCL authors' code).
+        total = math.ceil(len(self.splits.train) / stage.batch_size) * stage.epochs
+        warmup = stage.warmup_steps or round(stage.warmup_ratio * total)
+        optimizer = make_optimizer(self.objective, stage, self.cfg.method, fused_adamw)
+        scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
+        return collator, optimizer, scheduler, grad_scaler(self.device, self.precision)
+
     # ------------------------------------------------------------------ the loop
     def fit(self) -> LoopState:
         state = LoopState()
@@ -148,16 +166,8 @@ class Trainer:
         for si, stage in enumerate(self.objective.stages()):
             if si < state.stage:
                 continue
-            freeze_all_but(self.objective, stage.modules)
-            collator = Collator(self.splits.pad_id, stage.views, self.regression)
+            collator, optimizer, scheduler, scaler = self.setup_stage(stage)
             drop_last = self.cfg.method.drop_last
-            # The schedule counts the dropped last batch too (LCL authors' code).
-            per_epoch = math.ceil(len(rows) / stage.batch_size)
-            total = per_epoch * stage.epochs
-            warmup = stage.warmup_steps or round(stage.warmup_ratio * total)
-            optimizer = make_optimizer(self.objective, stage, self.cfg.method)
-            scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
-            scaler = grad_scaler(self.device, self.precision)
             if saved is not None and si == state.stage:
                 optimizer.load_state_dict(saved["optimizer"])
                 scheduler.load_state_dict(saved["scheduler"])

@@ -1,0 +1,73 @@
+"""What every part of the benchmark shares: composed configs, goals, small statistics."""
+from __future__ import annotations
+
+import math
+import os
+import resource
+import statistics
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from lcl_repro.config import register_configs, validate
+
+REPO = Path(__file__).resolve().parents[2]
+CONF = REPO / "conf"
+DEFAULTS = {"encoder": "minilm", "dataset": "emoint", "hardware": "cpu"}
+METHODS = ["scl", "lcl", "lacon", "lacon_fusion", "ce_cl", "supcl_seq"]
+# bf16 / fp32 step ratios; CE and LCL carry the goal, the others fill the cost plan's rates.
+PRECISION_METHODS = ["ce", "scl", "lcl", "lacon", "lacon_fusion", "ce_cl", "supcl_seq"]
+# Timed beside bf16 as a candidate only: fused AdamW rounds differently from the foreach update,
+# so it may only ever become an explicit hardware option.
+CANDIDATE_METHODS = ("ce", "lcl")
+FUSED = "bf16+fused_adamw"
+GOALS = {"bare": 1.05, "scl": 1.05, "lcl": 2.1, "lacon": 1.1, "lacon_fusion": 1.1, "ce_cl": 1.1,
+         "supcl_seq_per_view": 1.05, "loss_share": 0.02, "eval_speedup": 5.0, "data_prep_s": 2.0,
+         "bf16": {"ce": 0.55, "lcl": 0.55}}
+
+_registered = False
+
+
+def compose_cfg(overrides: list[str]):
+    global _registered
+    if not _registered:
+        register_configs()
+        _registered = True
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    validate(cfg)
+    return cfg
+
+
+def with_defaults(overrides: list[str]) -> list[str]:
+    given = {o.split("=", 1)[0] for o in overrides}
+    return [f"{k}={v}" for k, v in DEFAULTS.items() if k not in given] + list(overrides)
+
+
+def method_overrides(method: str, hidden_size: int, heads: int = 6) -> list[str]:
+    """LaCon splits the representation into `heads` chunks; small test encoders need fewer heads."""
+    if method.startswith("lacon") and hidden_size % heads:
+        return [f"method.heads={math.gcd(hidden_size, heads)}"]
+    return []
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15-minute load averages: a loaded machine makes even interleaved ratios noisy."""
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return []
