@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 from lcl_repro.bench.timing import ForwardCounter
 from lcl_repro.bench.variants import encoders_of
 from lcl_repro.methods import build_objective
-from lcl_repro.report.plan import (DataStats, Rates, encoder_passes, find_rates, make_plan, plan_cells, render,
-                                   run_cost, run_state, stage_plans)
+from lcl_repro.report.cost import DataStats, Rates, encoder_passes, find_rates, run_cost, stage_plans
+from lcl_repro.report.plan import make_plan, plan_cells, render, run_state
 from lcl_repro.report.tables import cell_overrides, cells, table_from
 from lcl_repro.track import record
 from tests.conftest import compose_config, needs_data

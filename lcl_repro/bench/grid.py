@@ -1,5 +1,5 @@
 """Device-hours of the LCL Table 1 grid (4 datasets x CE/SCL/LCL x 5 seeds, config epochs) on this
-device and encoder, from the benchmark's own rates and the cost plan's model (lcl_repro/report/plan.py)."""
+device and encoder, from the benchmark's own rates and the cost plan's model (lcl_repro/report/cost.py)."""
 from __future__ import annotations
 
 from lcl_repro.bench.common import compose_cfg
@@ -9,7 +9,7 @@ PAPER_LCL_ED_T4_MINUTES_PER_EPOCH = 20  # Suresh & Ong 2021: "~20 min per epoch"
 
 
 def grid_estimate(overrides: list[str], digest: dict, precision: str) -> dict | None:
-    from lcl_repro.report.plan import data_stats, rates_from, run_cost
+    from lcl_repro.report.cost import data_stats, rates_from, run_cost
 
     rates = rates_from({"rates": digest}, "this benchmark", precision)
     if rates is None:

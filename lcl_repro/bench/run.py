@@ -105,7 +105,7 @@ def ratios_of(groups: dict) -> dict:
 
 
 def rates_digest(result: dict) -> dict:
-    """What the cost plan (lcl_repro/report/plan.py) reads: per precision, each method's training
+    """What the cost plan (lcl_repro/report/cost.py) reads: per precision, each method's training
     throughput in encoder-pass tokens per second, and batched evaluation tokens per second. A
     bf16-vs-fp32 pair is preferred over the base-precision groups: both ran in the same rounds."""
     train: dict[str, dict[str, float]] = {}

@@ -1,0 +1,198 @@
+"""What one run costs on a device: the cost model of the table plans (lcl_repro/report/plan.py) and
+of the benchmark's LCL Table 1 estimate (lcl_repro/bench/grid.py).
+
+Per run and stage (`run_cost`):
+  training step  = batch_size x views x mean tokens x encoder passes / encoder-pass tokens per second
+                   (passes: 2 for LCL's two encoders and CE+CL's two dropout passes, one per dropout
+                   view for SupCL-Seq); the rate is the method's own, measured by the benchmark
+  frozen stage   = a forward pass: batch tokens / batched-evaluation tokens per second (SupCL-Seq's probe)
+  steps          = train size / batch size per epoch (rounded down where the last batch is dropped)
+  evaluation     = (validation + test) x mean tokens / evaluation tokens per second, after every epoch
+Linear in tokens: fine for the short sentences of these datasets, where attention is a small part
+of a step. Not counted: start-up (seconds per run) and a dataset's first WordNet augmentation.
+Rates come from a benchmark file (`outputs/bench/*.json`, its `rates` entry).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Optional
+
+from lcl_repro.errors import UserError
+
+# Benchmarks may time a same-shaped stand-in for an encoder this machine cannot download.
+STAND_INS = {"electra_base": "electra_base_random"}
+
+
+@dataclass
+class Rates:
+    source: str  # the benchmark file
+    device: str  # cpu | cuda
+    device_name: str
+    encoder: str
+    precision: str
+    threads: int
+    train: dict[str, float]  # method -> encoder-pass tokens per second of its training step
+    eval: float  # batched evaluation, tokens per second
+
+    def train_rate(self, method: str) -> tuple[float, bool]:
+        """(rate, measured): a method the benchmark did not time borrows CE's rate (its loss is
+        under 2 % of a step; the encoder passes carry the cost)."""
+        if method in self.train:
+            return self.train[method], True
+        return self.train["ce"], False
+
+
+@dataclass
+class DataStats:
+    train: int
+    validation: int
+    test: int
+    train_tokens: float  # mean tokens per training sequence, as tokenised for this encoder
+    eval_tokens: float  # mean tokens per validation/test sequence
+
+
+@dataclass
+class StagePlan:
+    name: str
+    epochs: int
+    batch_size: int
+    views: int
+    evaluate: bool
+    trains_encoder: bool
+
+
+@dataclass
+class RunCost:
+    train_s: float
+    eval_s: float
+    measured: bool = True  # False: a rate borrowed from CE
+
+    @property
+    def total_s(self) -> float:
+        return self.train_s + self.eval_s
+
+
+
+
+# --------------------------------------------------------------------------- the cost model
+def encoder_passes(method) -> int:
+    """Transformer forward passes over each batch row in a training step."""
+    if method.name in ("lcl", "ce_cl"):  # LCL: primary + weighting encoder; CE+CL: two dropout passes
+        return 2
+    if method.name == "supcl_seq":  # one per dropout view; the released code's extra first view
+        return len(method.dropout_views) + bool(method.bug_compatible)
+    return 1
+
+
+_ENCODER, _HEAD = object(), object()
+
+
+def stage_plans(method) -> list[StagePlan]:
+    """The objective's own `stages()`, read without building a network: the stage list depends on
+    the config only, so it runs on a stand-in holding the config and marker modules."""
+    from lcl_repro.methods import OBJECTIVES
+
+    stand_in = SimpleNamespace(cfg=method, encoder=_ENCODER, head=_HEAD)
+    for name in ("training_loss", "contrastive_loss", "probe_loss"):
+        setattr(stand_in, name, None)
+    out = []
+    for stage in OBJECTIVES[method.name].stages(stand_in):
+        trains_encoder = any(m is stand_in or m is _ENCODER for m in stage.modules)
+        out.append(StagePlan(stage.name, stage.epochs, stage.batch_size, stage.views, stage.evaluate, trains_encoder))
+    return out
+
+
+def run_cost(method, data: DataStats, rates: Rates) -> RunCost:
+    rate, measured = rates.train_rate(method.name)
+    passes = encoder_passes(method)
+    train_s = eval_s = 0.0
+    for stage in stage_plans(method):
+        per_epoch = (data.train // stage.batch_size if method.drop_last
+                     else math.ceil(data.train / stage.batch_size))
+        step_tokens = stage.batch_size * stage.views * data.train_tokens
+        step_s = step_tokens * passes / rate if stage.trains_encoder else step_tokens / rates.eval
+        train_s += stage.epochs * per_epoch * step_s
+        if stage.evaluate:
+            eval_s += stage.epochs * (data.validation + data.test) * data.eval_tokens / rates.eval
+    return RunCost(train_s, eval_s, measured)
+
+
+# --------------------------------------------------------------------------- rates
+def rates_from(result: dict, source: str, precision: str) -> Optional[Rates]:
+    digest = result.get("rates") or {}
+    train, evaluation = digest.get("train", {}).get(precision), digest.get("eval", {}).get(precision)
+    if not train or "ce" not in train or not evaluation:
+        return None
+    return Rates(source, digest["device"], digest["device_name"], digest["encoder"], precision,
+                 digest.get("threads", 0), train, evaluation)
+
+
+def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, device_name: str = "") -> Optional[Rates]:
+    """The newest benchmark file measured on this kind of device (on a CPU: this CPU model) with
+    this encoder (or its stand-in) and a figure at this precision."""
+    encoders = {encoder, STAND_INS.get(encoder, encoder)}
+    files = sorted(Path(bench_dir).glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in files:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        rates = rates_from(result, str(path), precision)
+        if rates is None or rates.device != device or rates.encoder not in encoders:
+            continue
+        if device == "cpu" and device_name and rates.device_name != device_name:
+            continue
+        return rates
+    return None
+
+
+# --------------------------------------------------------------------------- data
+_STATS: dict[str, DataStats] = {}
+
+
+def data_stats(cfg) -> DataStats:
+    """Split sizes (after sampling and limits, seed 0's draw) and mean token counts of a sample."""
+    from omegaconf import OmegaConf
+
+    key = json.dumps([OmegaConf.to_container(cfg.dataset, resolve=True), cfg.encoder.name, cfg.data_dir,
+                      cfg.encoder.max_positions], sort_keys=True, default=str)
+    if key not in _STATS:
+        from lcl_repro.data import load_text_dataset
+
+        data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+        tokenizer = tokenizer_for(cfg.encoder)
+        max_length = min(cfg.dataset.max_length or cfg.encoder.max_positions, cfg.encoder.max_positions)
+        sizes = {s: len(data.splits[s]) for s in data.splits}
+        eval_rows = [data.splits["validation"], data.splits["test"]]
+        _STATS[key] = DataStats(sizes["train"], sizes["validation"], sizes["test"],
+                                mean_tokens([data.splits["train"]], tokenizer, max_length),
+                                mean_tokens(eval_rows, tokenizer, max_length))
+    return _STATS[key]
+
+
+def tokenizer_for(encoder_cfg):
+    """The encoder's tokenizer; offline, a hub encoder falls back to the packaged uncased WordPiece
+    vocabulary (the same one BERT-base and ELECTRA use; close enough for RoBERTa's counts)."""
+    from lcl_repro.models.encoder import PACKAGED_VOCAB, load_tokenizer, packaged_model_path
+
+    try:
+        return load_tokenizer(encoder_cfg)
+    except UserError:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(packaged_model_path(PACKAGED_VOCAB), local_files_only=True)
+
+
+def mean_tokens(splits: list, tokenizer, max_length: int, sample: int = 2000) -> float:
+    texts, pairs = [], []
+    for split in splits:
+        step = max(1, len(split) // sample)  # an even spread, deterministic
+        rows = split.select(range(0, len(split), step))
+        texts += list(rows["text"])
+        pairs += list(rows["text_pair"]) if "text_pair" in rows.column_names else []
+    encoded = tokenizer(texts, pairs or None, truncation=True, max_length=max_length)["input_ids"]
+    return sum(map(len, encoded)) / max(len(encoded), 1)
