@@ -1,4 +1,4 @@
-"""Shared fixtures: the real config composed with Hydra's compose API, shrunk for speed."""
+"""Shared fixtures: the real config composed as run.py composes it (lcl_repro/compose.py), shrunk for speed."""
 from __future__ import annotations
 
 import os
@@ -11,12 +11,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
-from lcl_repro.config import register_configs  # noqa: E402
+from lcl_repro.compose import CONF_DIR as CONF  # noqa: E402
+from lcl_repro.compose import compose  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-CONF = REPO / "conf"
 
 
 def shared_data_dir() -> Path | None:
@@ -30,13 +29,7 @@ def shared_data_dir() -> Path | None:
 
 DATA = shared_data_dir()
 needs_data = pytest.mark.skipif(DATA is None, reason="real datasets absent (no data/ or local copy); run `make data`")
-
-register_configs()
-
-
-def compose_config(overrides: list[str]):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=overrides)
+compose_config = compose  # the config run.py would train with, for a list of overrides
 
 
 @pytest.fixture

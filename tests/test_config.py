@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from hydra.errors import ConfigCompositionException
-from omegaconf.errors import ConfigKeyError, ValidationError
 
 from lcl_repro.config import validate
 from lcl_repro.errors import ConfigError
@@ -36,19 +34,19 @@ def test_method_dataset_specialisation_applies_paper_values():
 
 
 def test_misspelt_key_fails_at_composition():
-    with pytest.raises((ConfigCompositionException, ConfigKeyError)):
+    with pytest.raises(ConfigError, match=r"unknown config key method\.temprature \(did you mean method\.temperature\?\)"):
         compose_config(["method.temprature=0.1", "method=scl"])
 
 
 def test_wrong_type_fails_at_composition():
-    with pytest.raises((ConfigCompositionException, ValidationError)):
+    with pytest.raises(ConfigError, match=r"method\.lr=fast: Value 'fast' of type 'str' could not be converted"):
         compose_config(["method.lr=fast"])
 
 
 def test_unknown_option_lists_valid_ones():
-    with pytest.raises(ConfigCompositionException) as err:
+    with pytest.raises(ConfigError) as err:
         compose_config(["method=lcll"])
-    assert "lcl" in str(err.value) and "supcl_seq" in str(err.value)
+    assert "lcl" in str(err.value) and "supcl_seq" in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("override,key", [

@@ -7,16 +7,16 @@ from collections import defaultdict
 from functools import lru_cache
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from lcl_repro.compose import CONF_DIR, compose
 from lcl_repro.config import validate
 from lcl_repro.report.hparams import load_sweep
-from lcl_repro.report.tables import CONF, SCALES, cell_overrides, cells, load_table, table_names
+from lcl_repro.report.tables import SCALES, cell_overrides, cells, load_table, table_names
 from tests.conftest import compose_config
 
 TABLES = table_names()
-SWEEPS = sorted(p.stem for p in (CONF / "sweep").glob("*.yaml"))
+SWEEPS = sorted(p.stem for p in (CONF_DIR / "sweep").glob("*.yaml"))
 GRID_SWEEPS = ("lcl_appb", "lacon_hparams", "supclseq_dropout")
 DERIVED = {"f1_minority", "f1_majority"}  # computed by the report from per-class test F1
 
@@ -47,11 +47,10 @@ def test_there_are_tables_and_sweeps():
 @pytest.mark.parametrize("name", TABLES)
 def test_every_runnable_cell_composes_and_validates(name):
     table = load_table(name)
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):  # once per table: keeps this fast
-        for cell in unique_cells(name):
-            cfg = compose("config", overrides=cell_overrides(cell, 0))
-            validate(cfg)
-            assert cfg.method.name == cell.method and cfg.encoder.name == table.encoder
+    for cell in unique_cells(name):
+        cfg = compose(cell_overrides(cell, 0))
+        validate(cfg)
+        assert cfg.method.name == cell.method and cfg.encoder.name == table.encoder
     smoke = cells(table, "smoke", runnable_only=True)
     assert smoke, f"{name} has no runnable cell"
     cfg = compose_config(cell_overrides(smoke[0], 0))  # smoke swaps the protocol for conf/scale/smoke.yaml
@@ -92,8 +91,7 @@ def test_no_two_systems_share_a_run_folder(name, scale):
 @pytest.mark.parametrize("name", SWEEPS)
 def test_sweep_composes_and_its_keys_exist(name):
     method, grid = load_sweep(name)
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=[f"+sweep={name}", "dataset=glue_rte"], return_hydra_config=True)
+    cfg = compose([f"+sweep={name}", "dataset=glue_rte"], return_hydra_config=True)
     assert cfg.method.name == method
     params = cfg.hydra.sweeper.params
     assert set(grid) <= set(params)
@@ -109,9 +107,8 @@ LCL_TABLES = ("lcl_table1", "lcl_table2", "lcl_table3", "lcl_table45", "lcl_figu
 
 def composed(name: str, methods: tuple[str, ...] = ()) -> dict:
     """(system, column) -> composed config of every runnable cell (of `methods` only, when given)."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return {(c.system, c.column): compose("config", overrides=cell_overrides(c, 0))
-                for c in unique_cells(name) if not methods or c.method in methods}
+    return {(c.system, c.column): compose(cell_overrides(c, 0))
+            for c in unique_cells(name) if not methods or c.method in methods}
 
 
 @pytest.mark.parametrize("name", LCL_TABLES)
@@ -172,7 +169,7 @@ def test_bert_fine_tuned_as_in_devlin_is_one_definition(name):
 
 def test_paper_configs_cite_papers_not_private_notes():
     """The repository stands alone: table and per-(method, dataset) configs cite paper, section and page."""
-    for path in [*(CONF / "paper").glob("*.yaml"), *(CONF / "method_dataset").glob("*.yaml")]:
+    for path in [*(CONF_DIR / "paper").glob("*.yaml"), *(CONF_DIR / "method_dataset").glob("*.yaml")]:
         assert "methods.md" not in path.read_text(), path
 
 

@@ -16,7 +16,8 @@ from scipy import stats as sps
 from tests.conftest import DATA, needs_data
 from lcl_repro.report import aggregate, figures, render
 from lcl_repro.report.__main__ import main as report_main
-from lcl_repro.report.collect import collect, compose_run
+from lcl_repro.compose import compose
+from lcl_repro.report.collect import collect
 from lcl_repro.report.hparams import load_sweep, settings_table, sweep_runs
 from lcl_repro.report.sweep import sweep_commands
 from lcl_repro.report.tables import cell_overrides, cells, load_table, table_from, table_names
@@ -45,7 +46,7 @@ LCL_ACC = [66.0, 65.0, 67.0, 68.0, 64.0]
 
 
 def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: float | None = None) -> Path:
-    cfg = compose_run([*overrides, f"output_root={root}"])
+    cfg = compose([*overrides, f"output_root={root}"])
     folder = record.run_dir(cfg, overrides)
     rng = np.random.default_rng(seed)
     labels = np.arange(40) % 4
@@ -230,7 +231,7 @@ def test_smoke_scale_overrides_win_over_a_tables_protocol():
     table = table_from(toy, Path("toy.yaml"))
     assert "method.epochs=20" not in cells(table, "smoke")[0].overrides
     assert "method.epochs=20" in cells(table, "cpu")[0].overrides
-    cfg = compose_run(cell_overrides(cells(table, "smoke")[0], 0))
+    cfg = compose(cell_overrides(cells(table, "smoke")[0], 0))
     assert cfg.method.epochs == 1 and cfg.dataset.limit.train == 160 and cfg.run_tag == "smoke"
 
 
@@ -240,7 +241,7 @@ def test_a_tables_smoke_overrides_apply_at_smoke_scale_only():
     table = load_table("supclseq_table1")
     rte = [c for c in cells(table, "smoke", runnable_only=True) if c.column == "RTE"][0]
     assert rte.overrides[-1] == "dataset.max_length=64"
-    assert compose_run(cell_overrides(rte, 0)).dataset.max_length == 64
+    assert compose(cell_overrides(rte, 0)).dataset.max_length == 64
     for scale in ("cpu", "paper"):
         assert not any("max_length" in o for c in cells(table, scale) for o in c.overrides)
 

@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from lcl_repro.report import committed
 from lcl_repro.report.__main__ import paper_report
 from lcl_repro.report.cli_args import ReportArgs
-from lcl_repro.report.collect import compose_run
+from lcl_repro.compose import compose
 from lcl_repro.report.tables import cell_overrides, cells, load_table
 from lcl_repro.track import record
 from lcl_repro.track.files import write_json, write_text
@@ -50,7 +50,7 @@ def synthetic_run(root, cell, seed: int, accuracy: float) -> None:
     """A finished run record of one cell and seed as run.py would file it, with made-up metrics and no
     predictions.npz (committed records may leave it out)."""
     overrides = cell_overrides(cell, seed)
-    cfg = compose_run([*overrides, f"output_root={root}"])
+    cfg = compose([*overrides, f"output_root={root}"])
     folder = record.run_dir(cfg, overrides)
     folder.mkdir(parents=True)
     write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

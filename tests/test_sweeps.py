@@ -176,13 +176,9 @@ def test_launchers_write_the_basic_launchers_records(launcher, basic_launcher_re
 
 
 def test_slurm_launcher_config_requeues_and_resumes():
-    from hydra import compose, initialize_config_dir
+    from lcl_repro.compose import compose
 
-    from tests.conftest import CONF
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"],
-                      return_hydra_config=True)
+    cfg = compose(["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu"
     assert launcher.gpus_per_node == 1 and launcher.max_num_timeout >= 1 and launcher.array_parallelism >= 1

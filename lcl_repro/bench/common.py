@@ -8,12 +8,11 @@ import statistics
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 
-from lcl_repro.config import register_configs, validate
+from lcl_repro.compose import compose
+from lcl_repro.config import validate
 
 REPO = Path(__file__).resolve().parents[2]
-CONF = REPO / "conf"
 DEFAULTS = {"encoder": "minilm", "dataset": "emoint", "hardware": "cpu"}
 METHODS = ["scl", "lcl", "lacon", "lacon_fusion", "ce_cl", "supcl_seq"]
 # bf16 / fp32 step ratios; CE and LCL carry the goal, the others fill the cost plan's rates.
@@ -26,16 +25,8 @@ GOALS = {"bare": 1.05, "scl": 1.05, "lcl": 2.1, "lacon": 1.1, "lacon_fusion": 1.
          "supcl_seq_per_view": 1.05, "loss_share": 0.02, "eval_speedup": 5.0, "data_prep_s": 2.0,
          "bf16": {"ce": 0.55, "lcl": 0.55}}
 
-_registered = False
-
-
 def compose_cfg(overrides: list[str]):
-    global _registered
-    if not _registered:
-        register_configs()
-        _registered = True
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+    cfg = compose(overrides)
     validate(cfg)
     return cfg
 

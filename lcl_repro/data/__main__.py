@@ -11,21 +11,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lcl_repro.errors import EXIT_USER_ERROR, UserError
+from lcl_repro.compose import compose, entry_point
+from lcl_repro.errors import EXIT_USER_ERROR
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 USAGE = "usage: python -m lcl_repro.data DATASET [key=value ...]   (DATASET: a file name in conf/dataset/)"
-
-
-def compose(dataset: str, overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from lcl_repro.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return hydra_compose("config", overrides=[f"dataset={dataset}", *overrides])
 
 
 def label_counts(data, split: str) -> dict:
@@ -53,25 +42,18 @@ def summary(data, warnings: list[str] = ()) -> dict:
     }
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0].startswith("-") or "=" in args[0]:
         print(USAGE, file=sys.stderr)
         return EXIT_USER_ERROR
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
     from lcl_repro.data import load_text_dataset
     from lcl_repro.data.coverage import class_coverage
 
-    try:
-        cfg = compose(args[0], args[1:])
-        data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
-        warnings = class_coverage(data, cfg.dataset)
-    except (UserError, HydraException, OmegaConfBaseException) as err:
-        message = " ".join(str(err).split())  # one line, whatever the source
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    cfg = compose([f"dataset={args[0]}", *args[1:]])
+    data = load_text_dataset(cfg.dataset, Path(cfg.data_dir), cfg.seed)
+    warnings = class_coverage(data, cfg.dataset)
     print(json.dumps(summary(data, warnings), indent=2, ensure_ascii=False))
     return 0
 

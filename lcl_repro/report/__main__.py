@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from lcl_repro.compose import entry_point
 from lcl_repro.errors import UserError
 from lcl_repro.report.cli_args import ReportArgs, parse_args
 
@@ -94,8 +95,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(entry_point(main)())

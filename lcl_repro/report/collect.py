@@ -7,16 +7,14 @@ the fingerprint up among the finished runs of that dataset/method/encoder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
-from lcl_repro.config import register_configs
-from lcl_repro.report.tables import CONF, Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
+from lcl_repro.compose import compose
+from lcl_repro.report.tables import Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
 from lcl_repro.track import record
 from lcl_repro.track.files import read_json
 
@@ -60,18 +58,6 @@ class CellRuns:
     detail: str = ""  # the missing file and fetch command, or the command that runs the cell
 
 
-@lru_cache(maxsize=None)
-def _initialised() -> bool:
-    register_configs()
-    return True
-
-
-def compose_run(overrides: list[str]) -> DictConfig:
-    _initialised()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=overrides)
-
-
 def finished_runs(output_root: Path, dataset: str, method: str, encoder: str) -> dict[str, tuple[Path, dict]]:
     """fingerprint -> (folder, DONE record) of every whole, finished run under one dataset/method/encoder.
     A folder whose record is not whole or of an older format is left out (its rerun redoes it)."""
@@ -112,10 +98,10 @@ def collect(table: PaperTable, scale: str, output_root: Path, data_dir: Path,
             continue
         missing = missing_data(cell.dataset, str(data_dir))
         if missing:
-            fetch = FETCH.format(compose_run(cell_overrides(cell, 0)).dataset.path.split("/")[0])
+            fetch = FETCH.format(compose(cell_overrides(cell, 0)).dataset.path.split("/")[0])
             out.append(CellRuns(cell, "missing data", expected=len(seeds), detail=f"{missing.split(';')[0]}; fetch: {fetch}"))
             continue
-        cfg = compose_run([*cell_overrides(cell, seeds[0]), *extra])
+        cfg = compose([*cell_overrides(cell, seeds[0]), *extra])
         index = finished_runs(output_root, cfg.dataset.name, cfg.method.name, cfg.encoder.name)
         runs = []
         for seed in seeds:

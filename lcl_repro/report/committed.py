@@ -18,7 +18,8 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
-from lcl_repro.errors import ConfigError, UserError
+from lcl_repro.compose import entry_point
+from lcl_repro.errors import ConfigError
 
 RESULTS = "results"
 COMPARED = ("report.md", "cells.csv", "comparisons.csv")  # figures are drawings of the same numbers
@@ -94,7 +95,7 @@ def cell_result(results: Path, table: str, system: str, column: str, scale: str 
     command produces them."""
     import pandas as pd
 
-    from lcl_repro.report.collect import compose_run
+    from lcl_repro.compose import compose
     from lcl_repro.report.render import fmt
     from lcl_repro.report.tables import cell_overrides, cells, encoder_for, load_table, seeds_for
 
@@ -102,7 +103,7 @@ def cell_result(results: Path, table: str, system: str, column: str, scale: str 
     cell = next((c for c in cells(spec, scale, runnable_only=True) if (c.system, c.column) == (system, column)), None)
     if cell is None:
         raise ConfigError(f"{table} at scale={scale} has no runnable cell {system} / {column}")
-    epochs = compose_run(cell_overrides(cell, 0)).method.epochs
+    epochs = compose(cell_overrides(cell, 0)).method.epochs
     what = (f"{system} on {column} (encoder={encoder_for(spec, scale)}, scale={scale}, "
             f"{epochs} epochs x {len(seeds_for(spec, scale))} seeds)")
     folder = Path(results) / "reports" / table / scale
@@ -160,8 +161,4 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(entry_point(main)())

@@ -16,18 +16,18 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
+from lcl_repro.compose import CONF_DIR
 from lcl_repro.errors import ConfigError, UserError
 from lcl_repro.report.cli_args import ReportArgs
-from lcl_repro.report.tables import CONF
 from lcl_repro.track import record
 from lcl_repro.track.files import read_json, write_text
 
 
 def load_sweep(name: str) -> tuple[str, dict[str, list[Any] | None]]:
     """(method, {key: grid values or None when the grid is not a plain list})."""
-    path = CONF / "sweep" / f"{name}.yaml"
+    path = CONF_DIR / "sweep" / f"{name}.yaml"
     if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in (CONF / "sweep").glob("*.yaml")))
+        names = ", ".join(sorted(p.stem for p in (CONF_DIR / "sweep").glob("*.yaml")))
         raise ConfigError(f"sweep={name!r} is not a sweep; choose from: {names}")
     raw = OmegaConf.load(path)
     method = None

@@ -17,9 +17,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from lcl_repro.compose import compose, entry_point
 from lcl_repro.errors import UserError
 from lcl_repro.report.cli_args import ReportArgs, parse_args
-from lcl_repro.report.collect import FETCH, compose_run
+from lcl_repro.report.collect import FETCH
 from lcl_repro.report.tables import Cell, cells, load_table, missing_data, seeds_for
 
 RUN_PY = Path(__file__).resolve().parents[2] / "run.py"
@@ -61,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.plan:
         from lcl_repro.report.plan import make_plan
 
-        print(make_plan(table, args.scale, extra, args.data_dir, Path(args.output_root) / "bench", compose_run))
+        print(make_plan(table, args.scale, extra, args.data_dir, Path(args.output_root) / "bench", compose))
         return 0
     runnable = []
     for cell in cells(table, args.scale, runnable_only=True):
         missing = missing_data(cell.dataset, args.data_dir)
         if missing:
-            fetch = FETCH.format(compose_run([f"dataset={cell.dataset}"]).dataset.path.split("/")[0])
+            fetch = FETCH.format(compose([f"dataset={cell.dataset}"]).dataset.path.split("/")[0])
             print(f"missing data, skipped: {cell.system} / {cell.column}: {missing.split(';')[0]}; fetch: {fetch}")
             continue
         runnable.append(cell)
@@ -92,13 +93,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def entry(argv: list[str] | None = None) -> int:
-    try:
-        return main(argv)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-
 if __name__ == "__main__":
-    sys.exit(entry())
+    sys.exit(entry_point(main)())

@@ -22,9 +22,9 @@ from typing import Any, Optional
 
 from omegaconf import OmegaConf
 
+from lcl_repro.compose import CONF_DIR, compose
 from lcl_repro.errors import ConfigError, DataError
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 SCALES = ("smoke", "cpu", "paper")
 AGGREGATES = ("mean", "max", "top_k_by_validation")
 SPLITS = ("test", "validation")
@@ -103,12 +103,12 @@ class Cell:
 
 
 def table_names() -> list[str]:
-    return sorted(p.stem for p in (CONF / "paper").glob("*.yaml"))
+    return sorted(p.stem for p in (CONF_DIR / "paper").glob("*.yaml"))
 
 
 @lru_cache(maxsize=None)
 def load_table(name: str) -> PaperTable:
-    path = CONF / "paper" / f"{name}.yaml"
+    path = CONF_DIR / "paper" / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"paper={name!r} is not a table; choose from: {', '.join(table_names())}")
     return table_from(OmegaConf.load(path), path)
@@ -226,7 +226,7 @@ def smoke_keys() -> frozenset[str]:
             return [prefix]
         return [k for key, value in node.items() for k in walk(value, f"{prefix}.{key}" if prefix else key)]
 
-    return frozenset(walk(OmegaConf.to_container(OmegaConf.load(CONF / "scale" / "smoke.yaml")), ""))
+    return frozenset(walk(OmegaConf.to_container(OmegaConf.load(CONF_DIR / "scale" / "smoke.yaml")), ""))
 
 
 def merge_overrides(*groups: list[str]) -> list[str]:
@@ -248,9 +248,7 @@ def missing_data(dataset: str, data_dir: str) -> Optional[str]:
     """None when the dataset's files are here; else the error naming the missing file and the fetch command."""
     from lcl_repro.data.readers import READERS
 
-    from lcl_repro.report.collect import compose_run
-
-    cfg = compose_run([f"dataset={dataset}"]).dataset  # through Hydra: subsets inherit their parent's files
+    cfg = compose([f"dataset={dataset}"]).dataset  # through Hydra: subsets inherit their parent's files
     try:
         READERS[cfg.reader](cfg, Path(data_dir) / cfg.path)
     except DataError as err:
