@@ -183,6 +183,7 @@ I felt guilty for missing my brother's birthday party last week.
 The smell of the rotten food in the fridge was disgusting.""".splitlines()
 
 
+@pytest.mark.slow
 def test_real_wordnet_synonyms(wordnet):
     assert "deplorable" in wordnet("sad") and "sad" not in wordnet("sad")
     assert "furious" in wordnet("angry") and list(wordnet("angry")) == sorted(wordnet("angry"))
@@ -192,6 +193,7 @@ def test_real_wordnet_synonyms(wordnet):
     assert out != "Sad" and out[0].isupper() and out.lower() in wordnet("sad")
 
 
+@pytest.mark.slow
 def test_real_wordnet_sample_changes_about_p_of_the_replaceable_words(wordnet, tmp_path):
     views, stats = augment_texts(SENTENCES, seed=0, cache_dir=tmp_path, cache_key="sample", return_stats=True)
     assert len(views) == 20 and stats.changed_share == 1.0 and stats.identical == 0

@@ -35,6 +35,7 @@ def run_cli(*args, cwd=REPO):
     (["method=scl", "method.temperature=0"], "method.temperature=0.0 is invalid"),
     (["seed=4..1"], "range end"),
 ])
+@pytest.mark.slow
 def test_bad_input_exits_2_with_one_clear_message(args, needle, tmp_path):
     out = run_cli(*args, f"output_root={tmp_path}")
     assert out.returncode == 2, out.stderr[-2000:]
@@ -42,12 +43,14 @@ def test_bad_input_exits_2_with_one_clear_message(args, needle, tmp_path):
     assert not (tmp_path / "runs").exists()  # nothing half-written
 
 
+@pytest.mark.slow
 def test_unknown_option_lists_the_valid_ones(tmp_path):
     out = run_cli("dataset=emoint_typo", f"output_root={tmp_path}")
     assert out.returncode == 2 and "goemotions" in out.stderr and "base_dataset" not in out.stderr
 
 
 @needs_data
+@pytest.mark.slow
 def test_seed_range_runs_a_multirun_and_reruns_skip(tmp_path):
     args = ["method=ce", "dataset=emoint", "encoder=tiny", "seed=0..1", f"data_dir={DATA}",
             f"output_root={tmp_path}", "dataset.limit.train=16", "dataset.limit.validation=8",

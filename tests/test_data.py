@@ -7,7 +7,6 @@ import functools
 import json
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pandas as pd
@@ -17,7 +16,9 @@ from omegaconf import OmegaConf
 from lcl_repro.config import SamplingConfig
 from lcl_repro.data import load_text_dataset
 from lcl_repro.data.__main__ import main as cli_main
-from lcl_repro.data.readers import clean_sst, clean_tweet, isear_text
+from lcl_repro.data.formats.emoint import clean_tweet
+from lcl_repro.data.formats.isear import isear_text
+from lcl_repro.data.formats.sst import clean_sst
 from lcl_repro.data.sampling import sample_train
 from lcl_repro.errors import ConfigError, DataError
 from tests.conftest import DATA, REPO, compose_config, needs_data
@@ -282,12 +283,8 @@ def test_real_label_distributions():
                      "guilt": 1093}
 
 
-@needs_data
-def test_real_goemotions_is_fast():
-    cfg = compose_config(["dataset=goemotions"]).dataset
-    start = time.perf_counter()
-    load_text_dataset(cfg, DATA, 0)
-    assert time.perf_counter() - start < 1.5
+# How fast GoEmotions is read is a benchmark goal (`make bench`: warm `prepare_data` under 2 s), not a
+# test: a clock in a test fails whenever the machine is busy.
 
 
 @needs_data
@@ -303,6 +300,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_prints_json_summary():
     done = run_cli("emoint", f"data_dir={FIXTURES}", "dataset.limit.train=4", "seed=1")
     assert done.returncode == 0, done.stderr

@@ -56,6 +56,7 @@ def assert_one_line_error(done: subprocess.CompletedProcess, needle: str) -> str
     (["method=lcl", "method.alpha=1.5"], "method.alpha=1.5 is invalid: must be in [0, 1]"),
 ], ids=["few_shot_k", "no_data_dir", "no_data_file", "malformed_row", "unknown_label", "empty_split",
         "encoder_offline", "misspelt_key", "alpha_range"])
+@pytest.mark.slow
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, needle, tmp_path):
     data = [] if any(a.startswith("data_dir=") for a in args) else [f"data_dir={DATA}"]
     done = run_cli(*TINY, *data, *args, f"output_root={tmp_path / 'out'}", env={"HF_HUB_OFFLINE": "1"})
@@ -63,6 +64,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(args, needle, tmp_pa
     assert files_under(tmp_path / "out") == []  # no run folder, no sweep folder, no partial file
 
 
+@pytest.mark.slow
 def test_unwritable_output_root_fails_before_any_work(tmp_path):
     blocker = tmp_path / "a_file"  # root ignores permission bits; a file in the path blocks everyone
     blocker.write_text("")
@@ -114,6 +116,7 @@ def test_data_errors_in_process_leave_no_run_folder(tiny_overrides, extra, error
 
 
 @needs_data
+@pytest.mark.slow
 def test_finished_run_with_other_settings_names_the_way_out(tiny_overrides):
     pipeline.run(compose_config(["method=ce", *tiny_overrides, "method.epochs=1"]))
     with pytest.raises(UserError, match="holds a finished run with different settings .* overwrite=true .* run_tag"):
@@ -122,6 +125,7 @@ def test_finished_run_with_other_settings_names_the_way_out(tiny_overrides):
 
 # --------------------------------------------------------------------------- numerical faults
 @needs_data
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_a_diagnostic_and_no_record(tmp_path):
     done = run_cli(*TINY, "method.lr=1e30", f"data_dir={DATA}", f"output_root={tmp_path}")
     line = assert_one_line_error(done, "non-finite training loss")
@@ -145,6 +149,7 @@ CONFIG_SECRET = "sk-config-secret-4714"
 
 
 @needs_data
+@pytest.mark.slow
 def test_no_secret_reaches_any_file_of_the_run_or_wandb(tmp_path):
     done = run_cli(*TINY, f"data_dir={DATA}", f"output_root={tmp_path}", "logger=wandb", "logger.mode=offline",
                    f"+logger.api_key={CONFIG_SECRET}", f"+auth_token={CONFIG_SECRET}", env=SECRETS)
@@ -188,6 +193,7 @@ class Exploit:
 
 # --------------------------------------------------------------------------- determinism
 @needs_data
+@pytest.mark.slow
 def test_same_config_and_seed_twice_give_identical_records(tiny_overrides, tmp_path):
     """Two fresh runs (separate output roots, separate token caches) of LCL, whose WordNet views,
     dropout and weighting network all draw from the seed: every number and prediction equal."""
@@ -209,6 +215,7 @@ def test_same_config_and_seed_twice_give_identical_records(tiny_overrides, tmp_p
 
 
 @needs_data
+@pytest.mark.slow
 def test_temporaries_left_by_a_kill_are_removed_when_the_run_resumes(tiny_overrides):
     """SIGKILL skips atomic_write's clean-up: the next attempt of the run removes what it left."""
     from lcl_repro.train import checkpoint
@@ -235,6 +242,7 @@ def out_files(root: Path) -> list[str]:
 
 
 @needs_data
+@pytest.mark.slow
 def test_negative_seed_is_a_config_error(tmp_path):
     done = run_cli(*TINY, "seed=-1", f"data_dir={DATA}", f"output_root={tmp_path / 'out'}")
     print(assert_one_line_error(done, "error: seed=-1 is invalid: must be in [0, 4294967295]"))
@@ -242,6 +250,7 @@ def test_negative_seed_is_a_config_error(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow
 def test_unwritable_cache_dir_fails_before_any_work(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
@@ -253,6 +262,7 @@ def test_unwritable_cache_dir_fails_before_any_work(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow
 def test_invalid_utf8_names_its_true_line(tmp_path):
     """The text layer decodes 8 KiB ahead of the csv reader: a bad byte on line 500 was reported
     at line 1."""
@@ -269,7 +279,7 @@ def test_invalid_utf8_names_its_true_line(tmp_path):
 
 
 def test_invalid_utf8_after_a_bom_counts_from_the_first_byte(tmp_path):
-    from lcl_repro.data.readers import records
+    from lcl_repro.data.formats.common import records
 
     path = tmp_path / "dev.tsv"
     path.write_bytes(b"\xef\xbb\xbfa\tb\n" + b"c\td\n" * 3000 + b"e\t\xff\n")
@@ -291,6 +301,7 @@ def linked_emoint(tmp_path: Path, emptied: str) -> Path:
 
 
 @needs_data
+@pytest.mark.slow
 def test_split_missing_a_class_warns_and_the_warning_is_recorded(tmp_path):
     data = linked_emoint(tmp_path, "joy-ratings-0to1.dev.gold.txt")
     done = run_cli(*TINY, "dataset.limit.validation=null", f"data_dir={data}", f"output_root={tmp_path / 'out'}")
@@ -304,6 +315,7 @@ def test_split_missing_a_class_warns_and_the_warning_is_recorded(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow
 def test_split_where_a_metric_cannot_be_computed_is_an_error(tmp_path):
     done = run_cli(*TINY, "dataset=glue_cola", "dataset.limit.validation=1", f"data_dir={DATA}",
                    f"output_root={tmp_path / 'out'}")
@@ -367,6 +379,7 @@ def test_copied_run_folder_prints_where_it_is_now(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow
 def test_multirun_checks_every_job_before_the_first_trains(tmp_path):
     done = run_cli("-m", "method=ce,scl", "method.batch_size=1", *[a for a in TINY if "batch_size" not in a],
                    f"data_dir={DATA}", f"output_root={tmp_path / 'out'}")
@@ -436,6 +449,7 @@ def test_lock_is_exclusive_even_within_one_process_and_leaves_no_empty_folder(tm
 
 
 @needs_data
+@pytest.mark.slow
 def test_overwrite_keeps_the_lock_file(tiny_overrides):
     cfg = compose_config(["method=ce", *tiny_overrides, "method.epochs=1"])
     pipeline.run(cfg)
@@ -449,6 +463,7 @@ def test_overwrite_keeps_the_lock_file(tiny_overrides):
 
 
 @needs_data
+@pytest.mark.slow
 def test_internal_error_still_shows_its_traceback_and_exits_1(tmp_path):
     """Only user errors are one line: a bug must stay visible."""
     code = ("import sys\nimport lcl_repro.pipeline as p\n"

@@ -58,6 +58,7 @@ def test_data_identity_separates_sampled_data_from_its_source():
     assert other_reader["source_hash"] != a0["source_hash"]
 
 
+@pytest.mark.slow
 def test_changed_data_is_refused_not_skipped(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(DATA / "emoint", data / "emoint")
@@ -98,6 +99,7 @@ def interrupt_after_first_epoch(monkeypatch):
     monkeypatch.setattr(loop.Trainer, "train_epoch", train_epoch)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_other_settings_restarts_the_run(tiny_overrides, tmp_path, monkeypatch, capsys):
     base = [*tiny_overrides, "method=ce", "dataset=emoint", "method.epochs=2"]
     old, new = compose_config([*base, "method.lr=2e-5"]), compose_config([*base, "method.lr=5e-4"])
@@ -120,6 +122,7 @@ def test_checkpoint_of_other_settings_restarts_the_run(tiny_overrides, tmp_path,
     assert json.loads((folder / record.DONE_FILE).read_text())["fingerprint"] == record.fingerprint(new)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_the_same_settings_resumes(tiny_overrides, monkeypatch, capsys):
     cfg = compose_config([*tiny_overrides, "method=ce", "dataset=emoint", "method.epochs=2"])
     with monkeypatch.context() as patch:
@@ -158,6 +161,7 @@ def older_format(folder):
     (older_format, "DONE is of an older record format"),
 ], ids=["metrics_truncated", "metrics_deleted", "predictions_truncated", "done_empty", "done_garbage",
         "done_not_a_record", "done_old_format"])
+@pytest.mark.slow
 def test_a_record_that_is_not_whole_is_rerun(damage, why, tiny_overrides, capsys):
     cfg = compose_config([*tiny_overrides, "method=ce", "dataset=emoint", "method.epochs=1"])
     first = pipeline.run(cfg)

@@ -6,23 +6,13 @@ import pytest
 import torch
 
 from lcl_repro.data.features import Collator
-from lcl_repro.methods import build_objective
 from lcl_repro.models.encoder import set_dropout
 from lcl_repro.pipeline import prepare_data
 from lcl_repro.train.loop import Trainer, LoopState, freeze_all_but, make_optimizer
-from lcl_repro.train.seed import seed_everything
 from tests.conftest import compose_config, needs_data
+from tests.helpers import build
 
 pytestmark = needs_data
-
-
-def build(method, tiny_overrides, extra=()):
-    cfg = compose_config([f"method={method}", "dataset=emoint", *tiny_overrides, "dataset.limit.train=16",
-                          "method.lr=1e-3", "method.head_dropout=0.0", *extra])
-    splits, facts, vocab = prepare_data(cfg, progress=False)
-    seed_everything(0)
-    objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab)
-    return cfg, splits, facts, objective
 
 
 def overfit(cfg, splits, objective, stage_index=0, steps=60):
@@ -46,6 +36,7 @@ def overfit(cfg, splits, objective, stage_index=0, steps=60):
     # which tau 0.05 cannot pull apart within 60 steps.
     ("supcl_seq", ["method.dropout_views=[0.0,0.1]", "method.temperature=0.5"]),
 ])
+@pytest.mark.slow
 def test_loss_falls_on_an_overfit_batch(method, extra, tiny_overrides):
     cfg, splits, _, objective = build(method, tiny_overrides, extra)
     losses = overfit(cfg, splits, objective)

@@ -45,6 +45,7 @@ def test_there_are_tables_and_sweeps():
 
 
 @pytest.mark.parametrize("name", TABLES)
+@pytest.mark.slow
 def test_every_runnable_cell_composes_and_validates(name):
     table = load_table(name)
     for cell in unique_cells(name):
@@ -112,6 +113,7 @@ def composed(name: str, methods: tuple[str, ...] = ()) -> dict:
 
 
 @pytest.mark.parametrize("name", LCL_TABLES)
+@pytest.mark.slow
 def test_lcl_tables_run_the_lcl_papers_scl_baseline_on_lcls_batches(name):
     """LCL §4.2-4.3: SCL beside LCL on the same two-view WordNet batches, and lambda CE + (1 - lambda) SupCon
     with LCL's per-dataset alpha and tau (App. B); our `scl` weighs SupCon, so lam = 1 - alpha."""
@@ -149,6 +151,7 @@ def test_gunel_full_data_tables_report_the_seed_picked_by_validation():
 
 
 @pytest.mark.parametrize("name", ["supclseq_table1", "supclseq_table2", "supclseq_table3"])
+@pytest.mark.slow
 def test_supclseq_tables_train_on_the_full_glue_train_split_and_score_dev(name):
     for (system, column), cfg in composed(name).items():
         d = cfg.dataset
@@ -158,6 +161,7 @@ def test_supclseq_tables_train_on_the_full_glue_train_split_and_score_dev(name):
 
 @pytest.mark.parametrize("name", ["lacon_table2", "lacon_table4", "lacon_figure2", "lacon_imbalance",
                                   "supclseq_table2"])
+@pytest.mark.slow
 def test_bert_fine_tuned_as_in_devlin_is_one_definition(name):
     """LaCon's CE ("follow ... Devlin et al.", §3.2) and SupCL-Seq's "BERT-base standard" (Table 2) are both
     dropout + a linear layer on BERT's pooled [CLS] output."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -44,6 +45,7 @@ def train_steps(method: str, tiny_overrides, steps: int = 6) -> list[torch.Tenso
 
 @needs_data
 @pytest.mark.parametrize("method", ["ce", "lcl"])  # lcl: two networks, two clip groups, both param groups
+@pytest.mark.slow
 def test_foreach_adamw_gives_bitwise_the_same_weights(method, tiny_overrides, monkeypatch):
     new = train_steps(method, tiny_overrides)
     monkeypatch.setattr(torch.optim, "AdamW", single_tensor_adamw)
@@ -54,6 +56,7 @@ def test_foreach_adamw_gives_bitwise_the_same_weights(method, tiny_overrides, mo
 
 
 @needs_data
+@pytest.mark.slow
 def test_foreach_adamw_gives_the_same_run_metrics(tiny_overrides, monkeypatch):
     cfg = compose_config(["method=ce", "dataset=emoint", *tiny_overrides, "run_tag=new"])
     new = pipeline.run(cfg)
@@ -63,6 +66,7 @@ def test_foreach_adamw_gives_the_same_run_metrics(tiny_overrides, monkeypatch):
     assert new["curves"][0]["train_loss"] > 0
 
 
+@pytest.mark.slow
 def test_data_preparation_imports_neither_sklearn_nor_the_modelling_stack():
     """Lazy imports keep a warm-cache `prepare_data` under 2 s; importing what it needs must not
     pull scikit-learn, scipy or transformers' model classes (about 1.5 s together)."""
@@ -98,6 +102,7 @@ needs_bf16 = pytest.mark.skipif(not cpu_supports_bf16(), reason="this CPU has no
 
 @needs_data
 @pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_bf16)])  # bf16: the bare loop's autocast too
+@pytest.mark.slow
 def test_benchmark_runs_and_reports_every_goal(precision, tiny_overrides, tmp_path):
     result = run_benchmark([*tiny_overrides, f"hardware.precision={precision}"], ["scl", "ce_cl"], steps=2,
                            warmup=1, eval_sentences=8, eval_repeats=1, with_data_prep=False, with_grid=False)
@@ -121,6 +126,7 @@ def test_benchmark_runs_and_reports_every_goal(precision, tiny_overrides, tmp_pa
 
 @needs_data
 @needs_bf16
+@pytest.mark.slow
 def test_benchmark_times_bf16_against_fp32_from_the_same_weights(tiny_overrides):
     """One bf16/fp32 pair per method, on the same batches; evaluation at both precisions against
     the fp32 one-sentence reference, with the goal on the bf16 path."""
@@ -160,7 +166,7 @@ def nltk_root_and_leaves(raw: str):
 
 
 def fast_root_and_leaves(raw: str):
-    from lcl_repro.data.readers import sst_root_and_leaves
+    from lcl_repro.data.formats.sst import sst_root_and_leaves
 
     try:
         return sst_root_and_leaves(raw)
@@ -178,12 +184,17 @@ def test_sst_reader_equals_nltk_on_every_line_of_sst():
     from tests.conftest import DATA
 
     files = [DATA / "sst" / "trees" / f"{name}.txt" for name in ("train", "dev", "test")]
-    lines = [line for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(lines) == 11855
+    per_file = {f.stem: [line for line in f.read_text(encoding="utf-8").splitlines() if line.strip()] for f in files}
+    # Every tree is compared: each file holds the sentence count its row in docs/datasets.md gives.
+    documented = {name: int(count.replace(",", "")) for name, count in re.findall(
+        r"^\| `sst/trees/(\w+)\.txt` \| ([\d,]+) \|", (REPO / "docs" / "datasets.md").read_text(encoding="utf-8"), re.M)}
+    assert {name: len(rows) for name, rows in per_file.items()} == documented
+    lines = [line for rows in per_file.values() for line in rows]
     assert [fast_root_and_leaves(x) for x in lines] == [nltk_root_and_leaves(x) for x in lines]
 
 
 @needs_data
+@pytest.mark.slow
 def test_benchmark_runs_an_electra_shaped_encoder_without_a_pooler(tiny_overrides):
     """The GPU benchmark's encoder=electra_base_random path, at tiny size on CPU: ELECTRA has no
     pooler, so SupCL-Seq is timed on [CLS]; MFU is n/a without a GPU's peak."""
@@ -198,15 +209,16 @@ def test_benchmark_runs_an_electra_shaped_encoder_without_a_pooler(tiny_override
 
 
 @needs_data
+@pytest.mark.slow
 def test_retaining_freed_memory_leaves_every_number_unchanged(tmp_path):
     """hardware.retain_freed_memory (glibc mallopt: no mmap, no trimming) only changes where memory
     comes from. Each setting runs in its own process, since mallopt is process-wide; LCL exercises
     two networks and WordNet views."""
     from tests.conftest import DATA
 
-    from lcl_repro.train.host import retain_freed_memory
-
-    assert retain_freed_memory() is (sys.platform.startswith("linux"))
+    probe = "from lcl_repro.train.host import retain_freed_memory; print(retain_freed_memory())"
+    applied = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+    assert applied.stdout.strip() == str(sys.platform.startswith("linux"))  # glibc took both settings
     metrics = {}
     for setting in ("true", "false"):
         root = tmp_path / setting

@@ -173,6 +173,7 @@ def test_a_gpu_profile_with_gpu_figures_gives_gpu_hours(tmp_path):
 
 
 @needs_data
+@pytest.mark.slow
 def test_sweep_plan_flag_prints_the_plan_and_trains_nothing(tmp_path, capsys):
     """`make lcl-table1 SCALE=cpu PLAN=1` on the real table and data, rates from a benchmark file."""
     from lcl_repro.bench.device import cpu_model

@@ -142,6 +142,7 @@ def test_minority_and_majority_f1_come_from_per_class_f1(toy):
     assert ce.runs[0].score("test", "f1_majority", "joy") == pytest.approx(np.mean([10, 20, 40]))
 
 
+@pytest.mark.slow
 def test_report_files_and_figures(toy):
     table, root = toy
     collected = collect(table, "cpu", root, DATA)
@@ -246,6 +247,7 @@ def test_a_tables_smoke_overrides_apply_at_smoke_scale_only():
         assert not any("max_length" in o for c in cells(table, scale) for o in c.overrides)
 
 
+@pytest.mark.slow
 def test_optuna_sweep_runs_trials_and_its_report_picks_the_best_trial(tmp_path):
     """`+sweep=lcl_appb_optuna` through the real command line: Optuna's TPE sampler draws each trial
     inside LCL App. B's intervals, every trial is a normal run folder, and the sweep report ranks the

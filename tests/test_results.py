@@ -37,6 +37,7 @@ def data_dir() -> str:
 @pytest.mark.skipif(not COMMITTED, reason="no report committed under results/reports/ yet; "
                     "`make lcl-table1 SCALE=cpu OUTPUT_ROOT=results` makes the first (see README, Paper tables)")
 @pytest.mark.parametrize("table,scale,folder", COMMITTED, ids=[f"{t}-{s}" for t, s, _ in COMMITTED])
+@pytest.mark.slow
 def test_committed_report_is_what_the_committed_runs_print(table, scale, folder, tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
     rebuilt = committed.rebuild(RESULTS, table, scale, tmp_path, data_dir())
@@ -76,6 +77,7 @@ def synthetic_results(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_a_report_rebuilt_from_its_runs_matches_byte_for_byte(synthetic_results, tmp_path):
     folder = synthetic_results / "reports" / "lcl_table1" / "cpu"
     assert {p.name for p in folder.iterdir()} >= {"report.md", "cells.csv", "comparisons.csv", "bar_accuracy.png"}
@@ -88,6 +90,7 @@ def test_a_report_rebuilt_from_its_runs_matches_byte_for_byte(synthetic_results,
     assert committed.check(synthetic_results, str(DATA)) == []
 
 
+@pytest.mark.slow
 def test_a_drifted_report_is_caught(synthetic_results, tmp_path):
     drifted = tmp_path / "reports" / "lcl_table1" / "cpu"
     drifted.mkdir(parents=True)
@@ -120,6 +123,7 @@ def test_extra_run_overrides_are_kept_in_the_report_and_reused(tmp_path):
 
 
 # --------------------------------------------------------------------------- what `make demo` prints
+@pytest.mark.slow
 def test_demo_prints_the_committed_result_of_its_cell(synthetic_results):
     text = committed.cell_result(synthetic_results, "lcl_table1", "LCL", "EmoInt")
     lines = text.splitlines()

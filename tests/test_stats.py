@@ -13,9 +13,13 @@ from lcl_repro.report.stats import compare, holm, min_p
 
 def test_welch_reproduces_the_lcl_papers_reported_p():
     # docs/objectives.md#significance-tests: t = 4.20 with the ED LCL/SCL SDs (0.3, 0.7), n = 5 each, gives p ~ .007 under Welch.
+    # Two samples built to have exactly those SDs and that t; Student's pooled df (8) would give p = .0030.
     s1, s2, n = 0.3, 0.7, 5
-    df = (s1**2 / n + s2**2 / n) ** 2 / ((s1**2 / n) ** 2 / (n - 1) + (s2**2 / n) ** 2 / (n - 1))
-    assert 2 * sps.t.sf(4.20, df) == pytest.approx(0.0071, abs=5e-4)
+    unit = np.array([-2.0, -1.0, 0.0, 1.0, 2.0]) / math.sqrt(2.5)  # mean 0, sample SD 1
+    gap = 4.20 * math.sqrt(s1**2 / n + s2**2 / n)
+    result = compare(60 + gap + s1 * unit, 60 + s2 * unit, "welch")
+    assert result.statistic == pytest.approx(4.20, rel=1e-9)
+    assert result.p == pytest.approx(0.0071, abs=5e-4) and result.p_min_possible == 0.0
 
 
 def test_welch_and_paired_on_hand_data():
@@ -24,7 +28,10 @@ def test_welch_and_paired_on_hand_data():
     # differences: -0.5 x4, -1.0 -> mean -0.6, sd 0.2236, t = -0.6 / (0.2236 / sqrt 5) = -6.0
     assert paired.statistic == pytest.approx(-6.0, rel=1e-3)
     welch = compare(a, b, "welch")
-    assert welch.p == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    # variances 2.5 and 3.05: t = -0.6 / sqrt(0.5 + 0.61); Welch-Satterthwaite df = 1.11^2 / ((0.5^2 + 0.61^2) / 4)
+    t, df = -0.6 / math.sqrt(1.11), 1.11**2 / ((0.5**2 + 0.61**2) / 4)
+    assert welch.statistic == pytest.approx(t, rel=1e-9)
+    assert welch.p == pytest.approx(2 * sps.t.sf(-t, df), rel=1e-9)  # pooled df 8 gives 0.58465, not 0.58480
     assert welch.p_min_possible == 0.0
 
 

@@ -8,7 +8,7 @@ from lcl_repro.data.features import Collator
 from lcl_repro.losses import supcon_loss
 from lcl_repro.models.encoder import set_dropout
 from tests.conftest import needs_data
-from tests.test_methods import build
+from tests.helpers import build
 
 pytestmark = needs_data
 

@@ -100,6 +100,7 @@ def wait_for(predicate, proc: subprocess.Popen, timeout: float = 240.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_sweep_killed_mid_run_resumes_to_the_uninterrupted_numbers(tmp_path):
     # 8 epochs of 6 steps: the second run is mid-training for seconds after its first checkpoint.
     command = sweep_command(tmp_path / "killed", tmp_path / "cache", "seed=0,1,2", "method.epochs=8")
@@ -165,6 +166,7 @@ def basic_launcher_records(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("launcher", ["parallel", "slurm_local"])  # conf/hydra/launcher: joblib, submitit_local
+@pytest.mark.slow
 def test_launchers_write_the_basic_launchers_records(launcher, basic_launcher_records, tmp_path):
     started = time.monotonic()
     done = run_sweep(sweep_command(tmp_path, tmp_path / "cache", "seed=0,1", "method.epochs=1",

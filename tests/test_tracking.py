@@ -18,6 +18,7 @@ def cfg_for(tiny_overrides, *extra):
     return compose_config(["method=ce", "dataset=emoint", *tiny_overrides, "method.epochs=1", *extra])
 
 
+@pytest.mark.slow
 def test_offline_wandb_run_per_training_run(tiny_overrides, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
@@ -31,6 +32,7 @@ def test_offline_wandb_run_per_training_run(tiny_overrides, monkeypatch):
     assert len(offline) == 2 and all(any(ids[i] in p.name for p in offline) for i in (0, 1))
 
 
+@pytest.mark.slow
 def test_wandb_failure_never_stops_training(tiny_overrides, monkeypatch):
     import wandb
 
@@ -49,6 +51,7 @@ def test_flat_config_drops_secrets(tiny_overrides):
     assert "method.lr" in flat and not any("abc123" == v for v in flat.values())
 
 
+@pytest.mark.slow
 def test_record_holds_no_secret(tiny_overrides, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", "secret-key-123")
     cfg = cfg_for(tiny_overrides)
