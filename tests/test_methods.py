@@ -47,6 +47,7 @@ def test_loss_falls_on_an_overfit_batch(method, extra, tiny_overrides):
         assert probe[-1] < probe[0] - 0.2 * abs(probe[0]), probe
 
 
+@pytest.mark.slow  # LCL augments with WordNet: loading it alone takes ~3 s
 def test_lcl_has_two_networks_clipped_separately(tiny_overrides):
     cfg, splits, facts, objective = build("lcl", tiny_overrides)
     primary, weighting = objective.clip_groups()
@@ -58,6 +59,7 @@ def test_lcl_has_two_networks_clipped_separately(tiny_overrides):
     assert facts["augmentation"]["text"]["changed_share"] > 0.5  # most tweets got at least one synonym
 
 
+@pytest.mark.slow  # WordNet, as above
 def test_lcl_on_a_sentence_pair_task_augments_both_sentences(tiny_overrides):
     cfg = compose_config(["method=lcl", "dataset=glue_rte", *tiny_overrides, "dataset.limit.train=16"])
     splits, facts, _ = prepare_data(cfg, progress=False)
@@ -67,6 +69,7 @@ def test_lcl_on_a_sentence_pair_task_augments_both_sentences(tiny_overrides):
     assert (batch["token_type_ids"] == 1).any()  # the pair is encoded as two segments in both views
 
 
+@pytest.mark.slow  # WordNet, as above
 def test_lcl_weighting_network_gets_contrastive_gradient_unless_detached(tiny_overrides):
     for detach in (False, True):
         cfg, splits, _, objective = build("lcl", tiny_overrides, [f"method.detach_weights={detach}", "method.alpha=0.0"])

@@ -132,6 +132,7 @@ def test_fp16_on_a_cpu_is_refused_before_any_work(tiny_overrides):
     assert not record.run_dir(cfg).exists()
 
 
+@pytest.mark.slow
 def test_token_cache_is_keyed_by_data_tokenizer_and_length(tiny_overrides):
     from lcl_repro.pipeline import prepare_data
 

@@ -101,6 +101,7 @@ def finish(folder: Path, cfg, data_hash: str = "h") -> None:
     record.mark_done(folder, cfg, {"data_hash": data_hash, "source_hash": "s"})
 
 
+@pytest.mark.slow
 def test_plan_splits_seeds_into_finished_and_to_do_from_the_run_folders(tmp_path):
     table, extra = synthetic_table(), [f"output_root={tmp_path}", "data_dir=data"]
     compose = compose_config
