@@ -3,6 +3,7 @@ modules share helpers through conftest.py or tests/helpers.py, never by importin
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -35,14 +36,17 @@ def test_make_table_targets_are_the_paper_configs():
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_every_table_target_runs_its_own_config_and_is_phony():
     targets = [name.replace("_", "-") for name in PAPER_CONFIGS]
+    # Under `make test` the parent make's flags (jobserver, -s, -k) would reach this one through the environment.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     done = subprocess.run(["make", "-n", "--no-print-directory", *targets], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     swept = re.findall(r"-m lcl_repro\.report\.sweep paper=(\w+) ", done.stdout)
     reported = re.findall(r"-m lcl_repro\.report paper=(\w+) ", done.stdout)
     assert swept == reported == PAPER_CONFIGS
     # A file named like a target (say `lcl-table1`) must not make that table "up to date".
-    database = subprocess.run(["make", "-pn", "help"], cwd=REPO, capture_output=True, text=True, timeout=60).stdout
+    database = subprocess.run(["make", "-pn", "help"], cwd=REPO, capture_output=True, text=True, timeout=60,
+                              env=env).stdout
     phony = {t for line in database.splitlines() if line.startswith(".PHONY:") for t in line.split()[1:]}
     assert set(targets) <= phony, sorted(set(targets) - phony)
 
