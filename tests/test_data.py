@@ -16,7 +16,9 @@ from omegaconf import OmegaConf
 from lcl_repro.config import SamplingConfig
 from lcl_repro.data import load_text_dataset
 from lcl_repro.data.__main__ import main as cli_main
-from lcl_repro.data.readers import clean_sst, clean_tweet, isear_text
+from lcl_repro.data.formats.emoint import clean_tweet
+from lcl_repro.data.formats.isear import isear_text
+from lcl_repro.data.formats.sst import clean_sst
 from lcl_repro.data.sampling import sample_train
 from lcl_repro.errors import ConfigError, DataError
 from tests.conftest import DATA, REPO, compose_config, needs_data

@@ -279,7 +279,7 @@ def test_invalid_utf8_names_its_true_line(tmp_path):
 
 
 def test_invalid_utf8_after_a_bom_counts_from_the_first_byte(tmp_path):
-    from lcl_repro.data.readers import records
+    from lcl_repro.data.formats.common import records
 
     path = tmp_path / "dev.tsv"
     path.write_bytes(b"\xef\xbb\xbfa\tb\n" + b"c\td\n" * 3000 + b"e\t\xff\n")

@@ -166,7 +166,7 @@ def nltk_root_and_leaves(raw: str):
 
 
 def fast_root_and_leaves(raw: str):
-    from lcl_repro.data.readers import sst_root_and_leaves
+    from lcl_repro.data.formats.sst import sst_root_and_leaves
 
     try:
         return sst_root_and_leaves(raw)

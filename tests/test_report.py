@@ -2,7 +2,9 @@
 missing-data and literature cells, the files written, figures, and hyper-parameter sweep reports.
 
 The run folders are real ones (the config composed as run.py composes it, the DONE fingerprint from
-`record.mark_done`); only the metrics are made up, so the expected numbers are known exactly."""
+`record.mark_done`); only the metrics are made up, so the expected numbers are known exactly. The data
+folder is synthetic too: empty stand-ins for the files a reader opens, since the report only asks
+whether they are there; only the Optuna test trains, on the real data."""
 from __future__ import annotations
 
 import math
@@ -13,7 +15,7 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats as sps
 
-from tests.conftest import DATA, needs_data
+from tests.conftest import DATA, needs_data, synthetic_data
 from lcl_repro.report import aggregate, figures, render
 from lcl_repro.report.__main__ import main as report_main
 from lcl_repro.compose import compose
@@ -23,8 +25,6 @@ from lcl_repro.report.sweep import sweep_commands
 from lcl_repro.report.tables import cell_overrides, cells, load_table, table_from, table_names
 from lcl_repro.track import record
 from lcl_repro.track.files import write_json, write_text
-
-pytestmark = needs_data
 
 TABLE = {
     "name": "toy", "title": "Toy table", "source": "nowhere, Table 0", "encoder": "electra_base",
@@ -67,6 +67,7 @@ def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: 
 @pytest.fixture
 def toy(tmp_path):
     table = table_from(TABLE, Path("toy.yaml"))
+    synthetic_data(tmp_path / "data", "emoint")  # QNLI stays missing
     for cell in cells(table, "cpu", runnable_only=True):
         if cell.column != "EmoInt":
             continue
@@ -82,7 +83,7 @@ def rows_by(rows, **match):
 
 def test_cells_aggregate_mean_sd_and_sit_beside_the_paper(toy):
     table, root = toy
-    collected = collect(table, "cpu", root, DATA)
+    collected = collect(table, "cpu", root, root / "data")
     status = {(c.cell.system, c.cell.column): c.status for c in collected}
     assert status == {("Lit", "EmoInt"): "literature", ("Lit", "QNLI"): "literature", ("CE", "EmoInt"): "ok",
                       ("CE", "QNLI"): "missing data", ("LCL", "EmoInt"): "ok", ("LCL", "QNLI"): "missing data"}
@@ -101,7 +102,7 @@ def test_cells_aggregate_mean_sd_and_sit_beside_the_paper(toy):
 
 def test_comparisons_recompute_the_papers_tests_with_their_floor(toy):
     table, root = toy
-    rows = aggregate.comparison_rows(table, collect(table, "cpu", root, DATA))
+    rows = aggregate.comparison_rows(table, collect(table, "cpu", root, root / "data"))
     welch = rows_by(rows, test="welch", column="EmoInt")[0]
     expected = sps.ttest_ind(LCL_ACC, CE_ACC, equal_var=False)
     assert welch["statistic"] == pytest.approx(expected.statistic) and welch["p"] == pytest.approx(expected.pvalue)
@@ -117,7 +118,7 @@ def test_comparisons_recompute_the_papers_tests_with_their_floor(toy):
 
 def test_a_literature_row_is_compared_by_a_one_sample_test_against_its_printed_value(toy):
     table, root = toy
-    rows = aggregate.comparison_rows(table, collect(table, "cpu", root, DATA))
+    rows = aggregate.comparison_rows(table, collect(table, "cpu", root, root / "data"))
     (row,) = rows_by(rows, test="one_sample_t")
     expected = sps.ttest_1samp(LCL_ACC, 80.0)
     assert row["statistic"] == pytest.approx(expected.statistic) and row["p"] == pytest.approx(expected.pvalue)
@@ -137,7 +138,7 @@ def test_top_k_by_validation_and_max_aggregates():
 def test_minority_and_majority_f1_come_from_per_class_f1(toy):
     table, root = toy
     table.minority_label, table.metrics = "joy", ["f1_minority", "f1_majority"]
-    ce = next(c for c in collect(table, "cpu", root, DATA) if c.cell.system == "CE" and c.status == "ok")
+    ce = next(c for c in collect(table, "cpu", root, root / "data") if c.cell.system == "CE" and c.status == "ok")
     assert ce.runs[0].score("test", "f1_minority", "joy") == 30.0
     assert ce.runs[0].score("test", "f1_majority", "joy") == pytest.approx(np.mean([10, 20, 40]))
 
@@ -145,7 +146,7 @@ def test_minority_and_majority_f1_come_from_per_class_f1(toy):
 @pytest.mark.slow
 def test_report_files_and_figures(toy):
     table, root = toy
-    collected = collect(table, "cpu", root, DATA)
+    collected = collect(table, "cpu", root, root / "data")
     folder = root / "reports" / "toy"
     drawn = figures.draw_all(table, collected, folder, "scale=cpu")
     assert {p.name for p in drawn} == {"bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
@@ -216,10 +217,11 @@ def test_hyperparameter_sweep_report_picks_by_validation_not_test(tmp_path):
     assert settings.loc[0, "n"] == 2 and settings.loc[0, "test_mean"] == 60.5
 
 
-def test_sweep_dry_run_prints_the_hydra_commands_and_groups_wandb_runs_per_table(capsys):
+def test_sweep_dry_run_prints_the_hydra_commands_and_groups_wandb_runs_per_table(capsys, tmp_path):
     from lcl_repro.report.sweep import main as sweep_main
 
-    assert sweep_main(["paper=lcl_table1", "scale=smoke", "dry_run=true", "logger=wandb", f"data_dir={DATA}"]) == 0
+    data = synthetic_data(tmp_path, "ed", "goemotions", "isear", "emoint")
+    assert sweep_main(["paper=lcl_table1", "scale=smoke", "dry_run=true", "logger=wandb", f"data_dir={data}"]) == 0
     out = capsys.readouterr().out
     assert "12 cells x 2 seeds in 3 Hydra multirun command(s)" in out
     assert "python run.py -m method=ce,lcl dataset=ed,goemotions,isear,emoint seed=0,1" in out
@@ -247,6 +249,7 @@ def test_a_tables_smoke_overrides_apply_at_smoke_scale_only():
         assert not any("max_length" in o for c in cells(table, scale) for o in c.overrides)
 
 
+@needs_data
 @pytest.mark.slow
 def test_optuna_sweep_runs_trials_and_its_report_picks_the_best_trial(tmp_path):
     """`+sweep=lcl_appb_optuna` through the real command line: Optuna's TPE sampler draws each trial

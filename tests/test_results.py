@@ -7,7 +7,7 @@
 - the demo's reference line: the committed full-protocol numbers of its cell, or which command makes them.
 
 No training: the run records are read (or, for the synthetic folder, written by the test with made-up
-metrics under the real configs and fingerprints)."""
+metrics under the real configs and fingerprints, beside a synthetic data folder of empty files)."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +21,8 @@ from lcl_repro.compose import compose
 from lcl_repro.report.tables import cell_overrides, cells, load_table
 from lcl_repro.track import record
 from lcl_repro.track.files import write_json, write_text
-from tests.conftest import DATA, REPO, needs_data
+from tests.conftest import DATA, REPO, needs_data, synthetic_data
 
-pytestmark = needs_data
 RESULTS = REPO / "results"
 COMMITTED = committed.committed_reports(RESULTS)
 SCORES = {"CE": 84.0, "SCL": 84.5, "LCL": 86.0}
@@ -34,6 +33,7 @@ def data_dir() -> str:
     return "data" if (REPO / "data").is_dir() else str(DATA)
 
 
+@needs_data
 @pytest.mark.skipif(not COMMITTED, reason="no report committed under results/reports/ yet; "
                     "`make lcl-table1 SCALE=cpu OUTPUT_ROOT=results` makes the first (see README, Paper tables)")
 @pytest.mark.parametrize("table,scale,folder", COMMITTED, ids=[f"{t}-{s}" for t, s, _ in COMMITTED])
@@ -64,7 +64,13 @@ def synthetic_run(root, cell, seed: int, accuracy: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def synthetic_results(tmp_path_factory):
+def data(tmp_path_factory) -> str:
+    """Every LCL Table 1 dataset present, so no cell reads as missing data."""
+    return str(synthetic_data(tmp_path_factory.mktemp("data"), "ed", "goemotions", "isear", "emoint"))
+
+
+@pytest.fixture(scope="module")
+def synthetic_results(tmp_path_factory, data):
     """results/ with every runnable LCL Table 1 cell at SCALE=cpu (5 seeds each) and its report, written
     as the committing workflow writes it: report module, output root = the results folder."""
     root = tmp_path_factory.mktemp("results")
@@ -73,25 +79,25 @@ def synthetic_results(tmp_path_factory):
     for cell in cells(table, "cpu", runnable_only=True):
         for seed in range(table.seeds):
             synthetic_run(root, cell, seed, round(SCORES[cell.system] + rng.normal(0, 0.5), 2))
-    paper_report(ReportArgs(paper="lcl_table1", scale="cpu", output_root=str(root), data_dir=str(DATA)))
+    paper_report(ReportArgs(paper="lcl_table1", scale="cpu", output_root=str(root), data_dir=data))
     return root
 
 
 @pytest.mark.slow
-def test_a_report_rebuilt_from_its_runs_matches_byte_for_byte(synthetic_results, tmp_path):
+def test_a_report_rebuilt_from_its_runs_matches_byte_for_byte(synthetic_results, data, tmp_path):
     folder = synthetic_results / "reports" / "lcl_table1" / "cpu"
     assert {p.name for p in folder.iterdir()} >= {"report.md", "cells.csv", "comparisons.csv", "bar_accuracy.png"}
     assert committed.committed_reports(synthetic_results) == [("lcl_table1", "cpu", folder)]
-    rebuilt = committed.rebuild(synthetic_results, "lcl_table1", "cpu", tmp_path, str(DATA))
+    rebuilt = committed.rebuild(synthetic_results, "lcl_table1", "cpu", tmp_path, data)
     assert rebuilt == tmp_path / "reports" / "lcl_table1" / "cpu"
     assert committed.differences(folder, rebuilt) == []
     assert not list(rebuilt.glob("*.png"))  # nothing redrawn, yet report.md names the committed figures
     assert "- bar_accuracy.png" in (rebuilt / "report.md").read_text()
-    assert committed.check(synthetic_results, str(DATA)) == []
+    assert committed.check(synthetic_results, data) == []
 
 
 @pytest.mark.slow
-def test_a_drifted_report_is_caught(synthetic_results, tmp_path):
+def test_a_drifted_report_is_caught(synthetic_results, data, tmp_path):
     drifted = tmp_path / "reports" / "lcl_table1" / "cpu"
     drifted.mkdir(parents=True)
     for name in committed.COMPARED:
@@ -103,7 +109,7 @@ def test_a_drifted_report_is_caught(synthetic_results, tmp_path):
     assert lines[row] != cells_csv.read_text().splitlines()[row]
     cells_csv.write_text("\n".join(lines) + "\n")
     (drifted / "comparisons.csv").unlink()
-    rebuilt = committed.rebuild(synthetic_results, "lcl_table1", "cpu", tmp_path / "again", str(DATA))
+    rebuilt = committed.rebuild(synthetic_results, "lcl_table1", "cpu", tmp_path / "again", data)
     found = committed.differences(drifted, rebuilt)
     assert [d.split(":")[0] for d in found] == ["cells.csv", "comparisons.csv"]
     assert f"differs from line {row + 1}" in found[0] and "not committed" in found[1]

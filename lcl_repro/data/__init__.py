@@ -13,7 +13,7 @@ import datasets
 import pandas as pd
 
 from lcl_repro.data.base import SPLITS, TextDataset, splits_hash
-from lcl_repro.data.readers import READERS
+from lcl_repro.data.formats import FORMATS
 from lcl_repro.data.sampling import apply_limits, apply_split_protocol, sample_train
 from lcl_repro.errors import FETCH_DATA_HINT, ConfigError, DataError
 
@@ -48,15 +48,11 @@ def to_dataset(df: pd.DataFrame, task: str) -> datasets.Dataset:
 
 def load_text_dataset(cfg: Any, data_dir: Path | str, seed: int) -> TextDataset:
     """Read, subset, split, sample and limit the dataset described by `cfg` (a `DatasetConfig`)."""
-    reader = READERS.get(cfg.reader)
-    if reader is None:
-        raise ConfigError(f"dataset.reader={cfg.reader!r} is invalid: allowed values: {', '.join(READERS)}")
-    if cfg.task not in ("classification", "regression"):
-        raise ConfigError(f"dataset.task={cfg.task!r} is invalid: allowed values: classification, regression")
+    data_format = FORMATS[cfg.reader]
     if not Path(data_dir).is_dir():
         raise DataError(f"data directory {data_dir} does not exist; set data_dir=<folder holding the datasets> "
                         f"or {FETCH_DATA_HINT}")
-    raw = reader(cfg, Path(data_dir) / cfg.path)
+    raw = data_format.read(cfg, Path(data_dir) / cfg.path)
     splits, label_names, notes = raw.splits, raw.label_names, {"reader": cfg.reader, **raw.notes}
     if cfg.source:
         notes["source"] = cfg.source

@@ -12,6 +12,18 @@ SPLITS = ("train", "validation", "test")
 
 
 @dataclass
+class RawData:
+    """What a format's reader found: every labelled split ("train", "validation" and, where the files
+    carry labels, "test") as a DataFrame with the columns `uid`, `text`, optionally `text_pair`, and
+    `label` (int ids in `label_names` order, or float scores for regression), plus notes on files and
+    preprocessing."""
+
+    label_names: list[str]
+    splits: dict[str, pd.DataFrame]
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class TextDataset:
     """A labelled text-classification (or regression) dataset, ready for tokenisation.
 

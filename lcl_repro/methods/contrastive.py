@@ -2,10 +2,29 @@
 and CE+CL (LaCon's self-supervised baseline)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from omegaconf import MISSING
+
+from lcl_repro.config import MethodConfig
 from lcl_repro.losses import infonce_loss, supcon_loss
+from lcl_repro.methods import register
 from lcl_repro.methods.base import LossOutput, Objective
 
 
+@dataclass
+class SCLConfig(MethodConfig):
+    lam: float = MISSING  # weight of the contrastive term: (1 - lam) CE + lam SupCon (Gunel Eq. 1)
+    temperature: float = MISSING
+
+
+@dataclass
+class CECLConfig(MethodConfig):
+    lam: float = MISSING  # weight of the self-supervised InfoNCE term
+    temperature: float = MISSING
+
+
+@register("scl", SCLConfig, contrastive=True)
 class SCL(Objective):
     """(1 - lam) CE + lam SupCon on the l2-normalised [CLS] vectors (Gunel et al. 2021, Eqs. 1 and 3).
 
@@ -22,6 +41,7 @@ class SCL(Objective):
         return LossOutput(loss, {"ce": ce.detach(), "contrastive": scl.detach()})
 
 
+@register("ce_cl", CECLConfig, contrastive=True)
 class CECL(Objective):
     """(1 - lam) CE + lam InfoNCE between two dropout views of each example, labels ignored: the
     "CE+CL" baseline of LaCon Table 2 (SimCSE-style views). CE is taken on the first view."""

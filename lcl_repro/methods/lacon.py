@@ -1,12 +1,40 @@
 """LaCon: label-anchored contrastive learning (Zhang et al. 2022), vanilla and label-fusion."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 import torch
 import torch.nn.functional as F
+from omegaconf import MISSING
 from torch import nn
 
+from lcl_repro.config import MethodConfig
 from lcl_repro.losses import lacon_loss
+from lcl_repro.methods import register
 from lcl_repro.methods.base import LossOutput, Objective
+
+
+class Denominator(StrEnum):
+    """What the label-centred term divides by."""
+
+    negatives = "negatives"  # as printed (LaCon Eq. 5)
+    infonce = "infonce"  # the positive included
+
+
+@dataclass
+class LaConConfig(MethodConfig):
+    temperature: float = MISSING
+    lam: float = MISSING  # weight of the label-embedding regulariser
+    heads: int = MISSING  # m heads of the instance-centred loss
+    projection_layers: int = 3  # 0 removes the projection head (ablation "-g")
+    use_icl: bool = True
+    use_lcl: bool = True
+    use_ler: bool = True
+    label_centred_denominator: Denominator = Denominator.negatives
+    label_centred_normalise: bool = False  # divide the sum over A(p) by |A(p)|
+    fusion: bool = False  # label-fusion block before the projection head (LaCon-fusion)
+    fusion_window: int = 5  # LEAM-style convolution window over tokens (2r + 1)
 
 
 def projection_head(dim: int, layers: int) -> nn.Module:
@@ -39,6 +67,8 @@ class LabelFusion(nn.Module):
         return torch.einsum("bt,btd->bd", beta, tokens)
 
 
+@register("lacon", LaConConfig, contrastive=True)
+@register("lacon_fusion", LaConConfig, contrastive=True)  # conf/method/lacon_fusion.yaml sets fusion: true
 class LaCon(Objective):
     """Encoder -> [label fusion] -> projection head g -> H; learnable label embeddings L [C, d].
 

@@ -1,15 +1,30 @@
 """LCL: label-aware contrastive loss with a weighting network (Suresh & Ong, EMNLP 2021)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+from omegaconf import MISSING
 from torch import nn
 
+from lcl_repro.config import MethodConfig
 from lcl_repro.losses import lcl_loss
+from lcl_repro.methods import register
 from lcl_repro.methods.base import LossOutput, Objective
 from lcl_repro.models.encoder import load_encoder
 from lcl_repro.models.heads import WeightingHead
 
 
+@dataclass
+class LCLConfig(MethodConfig):
+    alpha: float = MISSING  # weight of the CE terms: alpha (Lw + Le) + (1 - alpha) L_LCL
+    temperature: float = MISSING
+    detach_weights: bool = False  # authors' code lets L_LCL train the weighting network
+    weight_inside_log: bool = False  # paper Eq. 3 literal form (the code multiplies outside)
+    weighting_head_dropout: float = 0.1
+
+
+@register("lcl", LCLConfig, contrastive=True)
 class LCL(Objective):
     """Primary encoder Phi (+ head) and weighting network Psi (a second encoder + head) trained together:
 

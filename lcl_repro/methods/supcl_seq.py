@@ -2,14 +2,34 @@
 frozen encoder."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import torch
+from omegaconf import MISSING
 from torch import nn
 
+from lcl_repro.config import MethodConfig
 from lcl_repro.losses import supcon_loss
+from lcl_repro.methods import register
 from lcl_repro.methods.base import LossOutput, Objective, Stage
 from lcl_repro.models.encoder import set_dropout
 
 
+@dataclass
+class SupCLSeqConfig(MethodConfig):
+    temperature: float = MISSING
+    dropout_views: list[float] = MISSING  # dropout probability of each extra view
+    base_temperature: Optional[float] = None  # SupContrast tau_b; null = tau (no rescaling)
+    bug_compatible: bool = False  # reproduce the released code's view schedule (docs/objectives.md#supcl-seq-views)
+    supervised: bool = True  # false: every example is its own class (SimCSE-style; SupCL-Seq Table 3)
+    probe_lr: float = MISSING
+    probe_epochs: int = MISSING
+    probe_batch_size: int = MISSING
+    probe_warmup_steps: int = 0
+
+
+@register("supcl_seq", SupCLSeqConfig, contrastive=True, regression=True)
 class SupCLSeq(Objective):
     """Stage 1 trains the encoder (with BERT's pooler) on SupCon over V dropout views of each example
     (tau = 0.05); stage 2 freezes it and trains a dropout + linear probe with CE (MSE for STS-B).

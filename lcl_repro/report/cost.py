@@ -94,13 +94,13 @@ _ENCODER, _HEAD = object(), object()
 def stage_plans(method) -> list[StagePlan]:
     """The objective's own `stages()`, read without building a network: the stage list depends on
     the config only, so it runs on a stand-in holding the config and marker modules."""
-    from lcl_repro.methods import OBJECTIVES
+    from lcl_repro.methods import METHODS
 
     stand_in = SimpleNamespace(cfg=method, encoder=_ENCODER, head=_HEAD)
     for name in ("training_loss", "contrastive_loss", "probe_loss"):
         setattr(stand_in, name, None)
     out = []
-    for stage in OBJECTIVES[method.name].stages(stand_in):
+    for stage in METHODS[method.name].objective.stages(stand_in):
         trains_encoder = any(m is stand_in or m is _ENCODER for m in stage.modules)
         out.append(StagePlan(stage.name, stage.epochs, stage.batch_size, stage.views, stage.evaluate, trains_encoder))
     return out

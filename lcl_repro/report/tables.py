@@ -23,7 +23,7 @@ from typing import Any, Optional
 from omegaconf import OmegaConf
 
 from lcl_repro.compose import CONF_DIR, compose
-from lcl_repro.errors import ConfigError, DataError
+from lcl_repro.errors import FETCH_DATA_HINT, ConfigError
 
 SCALES = ("smoke", "cpu", "paper")
 AGGREGATES = ("mean", "max", "top_k_by_validation")
@@ -245,14 +245,12 @@ def cell_overrides(cell: Cell, seed: int) -> list[str]:
 
 @lru_cache(maxsize=None)
 def missing_data(dataset: str, data_dir: str) -> Optional[str]:
-    """None when the dataset's files are here; else the error naming the missing file and the fetch command."""
-    from lcl_repro.data.readers import READERS
+    """None when the files the dataset's reader opens are here; else which one is missing and the hint."""
+    from lcl_repro.data.formats import missing_files
 
     cfg = compose([f"dataset={dataset}"]).dataset  # through Hydra: subsets inherit their parent's files
-    try:
-        READERS[cfg.reader](cfg, Path(data_dir) / cfg.path)
-    except DataError as err:
-        if "missing" in str(err):
-            return str(err)
-        raise
+    missing = missing_files(cfg, data_dir)
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        return f"missing data file {missing[0]}{more}; {FETCH_DATA_HINT}"
     return None

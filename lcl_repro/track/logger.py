@@ -36,7 +36,7 @@ def flat_config(cfg) -> dict:
         elif not is_secret_name(prefix):
             out[prefix] = node
 
-    walk("", OmegaConf.to_container(cfg, resolve=True))
+    walk("", OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     return out
 
 

@@ -35,6 +35,11 @@ NON_IDENTITY_KEYS = {
     "save_embeddings", "dry_run", "progress", "run_tag",
 }
 NON_IDENTITY_HARDWARE = {"name", "eval_batch_size", "num_threads", "device", "retain_freed_memory"}
+# Until each dataset format had a schema of its own, every dataset config carried the reader-only keys
+# of all formats, with these values where its reader ignored them. Identities are still hashed over
+# them, so finished runs keep their fingerprints (tests/test_identity_pins.py); a format's own value wins.
+FORMERLY_SHARED_DATASET_KEYS = {"format": "reconstructed", "text_field": "prompt", "skip_first_line": True,
+                                "binary": False}
 GROUPS = ("method", "dataset", "encoder", "hardware", "logger", "scale", "sweep")  # scale sets run_tag; a sweep's values are overrides of their own
 DONE_FILE = "DONE"
 DONE_FORMAT = 2  # 1: fingerprint only (before data hashes and file checksums)
@@ -43,9 +48,10 @@ RECORD_FILES = ("config.yaml", "environment.json", "metrics.json", "predictions.
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
     """The resolved settings that determine a run's numbers (a secret never does)."""
-    data = redact(OmegaConf.to_container(cfg, resolve=True))
+    data = redact(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     ident = {k: v for k, v in data.items() if k not in NON_IDENTITY_KEYS and k != "hydra" and not is_secret_name(k)}
     ident["hardware"] = {k: v for k, v in ident["hardware"].items() if k not in NON_IDENTITY_HARDWARE}
+    ident["dataset"] = {**FORMERLY_SHARED_DATASET_KEYS, **ident["dataset"]}
     return ident
 
 
