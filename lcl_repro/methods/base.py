@@ -45,11 +45,10 @@ class Objective(nn.Module):
     LaCon: scaled cosines) and the pooled embedding used for figures.
     """
 
-    def __init__(self, cfg, encoder_cfg, num_labels: int, task: str, vocab_size: int,
-                 attn_implementation: str | None = None):
+    def __init__(self, cfg, encoder_cfg, num_labels: int, task: str, vocab_size: int):
         super().__init__()
         self.cfg, self.task, self.num_labels = cfg, task, num_labels
-        self.encoder = load_encoder(encoder_cfg, vocab_size, attn_implementation)
+        self.encoder = load_encoder(encoder_cfg, vocab_size)
         self.dim = self.encoder.config.hidden_size
         self.head = self.build_head()
 

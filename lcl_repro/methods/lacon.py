@@ -78,8 +78,8 @@ class LaCon(Objective):
     their softmax is a proper class distribution.
     """
 
-    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation=None):
-        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation)
+    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size):
+        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size)
         self.projection = projection_head(self.dim, cfg.projection_layers)
         self.label_embeddings = nn.Parameter(torch.empty(num_labels, self.dim))
         nn.init.normal_(self.label_embeddings, std=self.encoder.config.initializer_range)

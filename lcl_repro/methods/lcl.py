@@ -35,9 +35,9 @@ class LCL(Objective):
     other sample's label. Only Phi is used at test time. Gradients are clipped per network.
     """
 
-    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation=None):
-        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation)
-        self.weighting_encoder = load_encoder(encoder_cfg, vocab_size, attn_implementation)
+    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size):
+        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size)
+        self.weighting_encoder = load_encoder(encoder_cfg, vocab_size)
         self.weighting_head = WeightingHead(self.dim, num_labels, cfg.weighting_head_dropout)
 
     def primary(self) -> list[nn.Parameter]:

@@ -41,10 +41,10 @@ class SupCLSeq(Objective):
     default — so a setting can leak into later steps.
     """
 
-    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation=None):
+    def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size):
         # transformers 5 attention (eager and SDPA) reads `self.dropout.p` at call time, so changing
         # the modules' p is enough; tests/test_methods.py proves p=0 in train mode equals eval mode.
-        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size, attn_implementation)
+        super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size)
         self.default_dropout = float(self.encoder.config.hidden_dropout_prob)
 
     def view_probabilities(self) -> list[float | None]:

@@ -44,19 +44,17 @@ def load_tokenizer(cfg) -> PreTrainedTokenizerBase:
         raise _hub_error(cfg.model_id, err) from err
 
 
-def load_encoder(cfg, vocab_size: int, attn_implementation: str | None = None) -> PreTrainedModel:
-    """The bare encoder (no task head). `attn_implementation="eager"` is needed when dropout
-    probabilities are changed at run time (SupCL-Seq): SDPA reads a stored float instead."""
-    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+def load_encoder(cfg, vocab_size: int) -> PreTrainedModel:
+    """The bare encoder (no task head)."""
     if cfg.source == "package":
-        return AutoModel.from_pretrained(packaged_model_path(cfg.model_id), local_files_only=True, **kwargs)
+        return AutoModel.from_pretrained(packaged_model_path(cfg.model_id), local_files_only=True)
     if cfg.source == "random":
         config = AutoConfig.for_model(cfg.model_id, vocab_size=vocab_size,
                                       max_position_embeddings=cfg.max_positions, **dict(cfg.arch))
-        return AutoModel.from_config(config, **kwargs)
+        return AutoModel.from_config(config)
     if cfg.source == "hub":
         try:
-            return AutoModel.from_pretrained(cfg.model_id, **kwargs)
+            return AutoModel.from_pretrained(cfg.model_id)
         except Exception as err:
             raise _hub_error(cfg.model_id, err) from err
     raise EncoderError(f"encoder.source={cfg.source!r} is invalid: allowed values: package, hub, random")

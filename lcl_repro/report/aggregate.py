@@ -6,7 +6,7 @@ same data (`report/render.py`).
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -114,9 +114,3 @@ def verdict(result: stats.TestResult, alpha: float = 0.05) -> str:
     if math.isnan(result.p):
         return result.note or "undefined (identical samples)"
     return f"p < {alpha}" if result.p < alpha else "not significant"
-
-
-def best_setting(rows: list[dict[str, Any]], key: str = "validation_mean") -> Optional[dict[str, Any]]:
-    """The hyper-parameter setting with the highest mean validation score (never chosen by test)."""
-    valid = [r for r in rows if not math.isnan(r[key])]
-    return max(valid, key=lambda r: r[key]) if valid else None
