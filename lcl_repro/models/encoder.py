@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 if TYPE_CHECKING:  # importing these classes loads transformers' modelling stack (~1 s): types only
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -34,6 +33,8 @@ def _hub_error(model_id: str, err: Exception) -> EncoderError:
 
 
 def load_tokenizer(cfg) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer  # here: composing a config imports this module, not transformers
+
     if cfg.source == "package":
         return AutoTokenizer.from_pretrained(packaged_model_path(cfg.model_id), local_files_only=True)
     if cfg.source == "random":
@@ -46,6 +47,8 @@ def load_tokenizer(cfg) -> PreTrainedTokenizerBase:
 
 def load_encoder(cfg, vocab_size: int) -> PreTrainedModel:
     """The bare encoder (no task head)."""
+    from transformers import AutoConfig, AutoModel
+
     if cfg.source == "package":
         return AutoModel.from_pretrained(packaged_model_path(cfg.model_id), local_files_only=True)
     if cfg.source == "random":
