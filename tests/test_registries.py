@@ -20,23 +20,12 @@ from lcl_repro.registry import Registry
 from tests.conftest import synthetic_data
 
 METHOD_OPTIONS = sorted(p.stem for p in (CONF_DIR / "method").glob("*.yaml"))
-DATASET_OPTIONS = sorted(p.stem for p in (CONF_DIR / "dataset").glob("*.yaml"))
 
 
 def test_every_method_option_is_registered_once_and_every_registered_method_has_an_option():
+    # An option's schema matching its method's or reader's is a rule of validate(), which
+    # tests/test_config.py applies to every option.
     assert sorted(METHODS) == METHOD_OPTIONS
-
-
-@pytest.mark.parametrize("option", METHOD_OPTIONS)
-def test_a_method_options_schema_is_the_registered_one(option):
-    cfg = compose([f"method={option}"])
-    assert OmegaConf.get_type(cfg.method) is METHODS[cfg.method.name].schema
-
-
-@pytest.mark.parametrize("option", DATASET_OPTIONS)
-def test_a_dataset_options_schema_is_its_readers(option):
-    cfg = compose([f"dataset={option}"])
-    assert OmegaConf.get_type(cfg.dataset) is FORMATS[cfg.dataset.reader].schema
 
 
 def test_contrastive_and_regression_are_properties_of_the_registered_method():
