@@ -83,7 +83,7 @@ class EncoderConfig:
 # --------------------------------------------------------------------------- method
 @dataclass
 class MethodConfig:
-    """Optimisation settings shared by every objective (LCL authors' protocol, methods.md §6.6)."""
+    """Optimisation settings shared by every objective (LCL authors' protocol; docs/protocols.md#lcl)."""
 
     name: str = MISSING
     lr: float = MISSING

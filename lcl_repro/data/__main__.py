@@ -1,7 +1,7 @@
 """`python -m lcl_repro.data DATASET [overrides...]`: load one dataset option and print a JSON
 summary (split sizes, labels, per-label counts, two training examples, notes, missing-class warnings).
 
-Overrides are Hydra-style, as for `run.py`: `dataset.limit.train=100 seed=1 data_dir=../shared/data`.
+Overrides are Hydra-style, as for `run.py`: `dataset.limit.train=100 seed=1 data_dir=/path/to/data`.
 A data or config problem prints one line to stderr and exits with status 2.
 """
 from __future__ import annotations
