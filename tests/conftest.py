@@ -50,4 +50,6 @@ def tiny_overrides(tmp_path) -> list[str]:
     """A real-data run small enough for seconds on CPU: tiny random encoder, 48/24/24 examples."""
     return [f"data_dir={DATA}", f"output_root={tmp_path / 'outputs'}", f"cache_dir={tmp_path / 'cache'}",
             "encoder=tiny", "dataset.limit.train=48", "dataset.limit.validation=24", "dataset.limit.test=24",
-            "method.epochs=2", "method.batch_size=8", "progress=false"]
+            "method.epochs=2", "method.batch_size=8", "progress=false",
+            # mallopt is process-wide: in-process runs must not change the pytest process's allocator
+            "hardware.retain_freed_memory=false"]

@@ -474,3 +474,14 @@ def test_internal_error_still_shows_its_traceback_and_exits_1(tmp_path):
     assert done.returncode == 1, done.stderr[-3000:]
     assert "Traceback" in done.stderr and "RuntimeError: an internal bug" in done.stderr
     assert not (tmp_path / "out" / "runs").exists()  # the lock and the folders made for it are gone
+
+
+def test_lacon_heads_that_do_not_divide_the_encoder_width_are_a_config_error():
+    """The schema cannot see the encoder's width; building the objective checks it (tiny: 32)."""
+    from lcl_repro.methods import build_objective
+
+    cfg = compose_config(["method=lacon", "encoder=tiny", "method.heads=6"])
+    with pytest.raises(ConfigError, match=r"method.heads=6 is invalid: it must divide the encoder's hidden size 32"):
+        build_objective(cfg.method, cfg.encoder, 2, "classification", 100)
+    assert build_objective(compose_config(["method=lacon", "encoder=tiny", "method.heads=4"]).method, cfg.encoder,
+                           2, "classification", 100).cfg.heads == 4

@@ -10,6 +10,7 @@ from omegaconf import MISSING
 from torch import nn
 
 from lcl_repro.config import MethodConfig
+from lcl_repro.errors import ConfigError
 from lcl_repro.losses import lacon_loss
 from lcl_repro.methods import register
 from lcl_repro.methods.base import LossOutput, Objective
@@ -80,6 +81,9 @@ class LaCon(Objective):
 
     def __init__(self, cfg, encoder_cfg, num_labels, task, vocab_size):
         super().__init__(cfg, encoder_cfg, num_labels, task, vocab_size)
+        if self.dim % cfg.heads:  # the schema cannot see the encoder's width: checked once it is known
+            raise ConfigError(f"method.heads={cfg.heads} is invalid: it must divide the encoder's hidden size "
+                              f"{self.dim} (encoder={encoder_cfg.name})")
         self.projection = projection_head(self.dim, cfg.projection_layers)
         self.label_embeddings = nn.Parameter(torch.empty(num_labels, self.dim))
         nn.init.normal_(self.label_embeddings, std=self.encoder.config.initializer_range)
