@@ -21,6 +21,8 @@ from lcl_repro.report.cost import STAND_INS, DataStats, Rates, RunCost, data_sta
 from lcl_repro.report.tables import Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
 from lcl_repro.track import record
 
+BENCH_DIR = Path(__file__).resolve().parents[2] / "outputs" / "bench"  # the benchmark's default --out
+
 __all__ = ["DataStats", "Rates", "make_plan", "plan_cells", "render", "run_state"]
 
 
@@ -124,7 +126,8 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
     unit = "GPU-hours" if gpu else "wall time on this machine"
     lines = [f"{table.name} at scale={scale}, hardware={hardware} ({device}, {precision}): plan only, nothing is trained"]
     if rates is not None:
-        lines.append(f"rates: {rates.source} ({rates.device_name}, {rates.threads} threads, encoder {rates.encoder}, "
+        threads = f"{rates.threads} thread" + ("s" if rates.threads != 1 else "")
+        lines.append(f"rates: {rates.source} ({rates.device_name}, {threads}, encoder {rates.encoder}, "
                      f"{precision}; training steps of {', '.join(sorted(rates.train))}; evaluation "
                      f"{rates.eval:.0f} tokens/s)")
     else:
@@ -191,7 +194,9 @@ def measure_now(cfg, methods: list[str], extra: list[str], bench_dir: Path) -> O
 def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, bench_dir: Path,
               compose: Callable, measure: bool = True, **sources) -> str:
     """The plan of one table as text; trains nothing (at most a few timed steps when no benchmark
-    file fits this CPU, encoder and precision). `sources` replace plan_cells' data look-ups (tests)."""
+    file fits this CPU, encoder and precision). Benchmark files are looked for in `bench_dir`, then
+    where `make bench` writes them (whatever output_root the table uses). `sources` replace
+    plan_cells' data look-ups (tests)."""
     from lcl_repro.bench.device import cpu_model
     from lcl_repro.train.hardware import cpu_supports_bf16
 
@@ -206,7 +211,10 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     if device == "cpu" and precision == "bf16" and not cpu_supports_bf16():
         note = f"this CPU has no bf16 instructions: hardware={hw.name} runs would exit 2"
     else:
-        rates = find_rates(bench_dir, device, precision, cfg.encoder.name, cpu_model() if device == "cpu" else "")
+        for folder in dict.fromkeys([Path(bench_dir), BENCH_DIR]):
+            rates = find_rates(folder, device, precision, cfg.encoder.name, cpu_model() if device == "cpu" else "")
+            if rates is not None:
+                break
         if rates is None and measure and measurable(device):
             methods = sorted({c.method for c in runnable})
             rates = measure_now(cfg, methods, extra, bench_dir)
