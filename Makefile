@@ -41,8 +41,8 @@ bench: setup data ## framework vs bare loop, each method vs CE, bf16 vs fp32, ev
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 parity: setup data ## bf16 vs fp32 accuracy: EmoInt, MiniLM, 3 epochs, CE and LCL, seeds 0-2 (about 70 min here), then the table
-	$(PY) run.py -m seed=0,1,2 method=ce,lcl hardware=cpu,cpu_bf16 dataset=emoint encoder=minilm method.epochs=3 save_embeddings=false
-	$(PY) scripts/parity.py --root outputs
+	$(PY) run.py -m seed=0,1,2 method=ce,lcl hardware=cpu,cpu_bf16 dataset=emoint encoder=minilm method.epochs=3 save_embeddings=false output_root=$(OUTPUT_ROOT)
+	$(PY) scripts/parity.py --root $(OUTPUT_ROOT)
 
 # ---- paper tables: train what is missing (Hydra multirun, finished runs skipped), then report.
 # SCALE=smoke (minutes, plumbing only) | cpu (paper protocol, MiniLM, CPU-sized datasets) | paper (GPU).
