@@ -28,14 +28,19 @@ class ReportArgs:
     strict: bool = False  # report: exit 1 when a cell whose data is here lacks runs (CI)
 
 
-def parse_args(argv: list[str] | None = None) -> ReportArgs:
-    argv = sys.argv[1:] if argv is None else argv
+def parse_dotlist(schema: type, argv: list[str]):
+    """`key=value` arguments checked against a dataclass `schema` (unknown keys and wrong types are
+    one-line ConfigErrors naming the keys)."""
     bad = [a for a in argv if "=" not in a]
     if bad:
         raise ConfigError(f"arguments are key=value (e.g. paper=lcl_table1 scale=smoke); got {' '.join(bad)}")
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(ReportArgs), OmegaConf.from_dotlist(argv))
+        merged = OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.from_dotlist(argv))
     except Exception as err:  # unknown key or wrong type: omegaconf names it
-        keys = ", ".join(ReportArgs.__dataclass_fields__)
+        keys = ", ".join(schema.__dataclass_fields__)
         raise ConfigError(f"{str(err).splitlines()[0]} (keys: {keys})") from err
     return OmegaConf.to_object(merged)
+
+
+def parse_args(argv: list[str] | None = None) -> ReportArgs:
+    return parse_dotlist(ReportArgs, sys.argv[1:] if argv is None else argv)

@@ -139,11 +139,9 @@ def parse(argv: list[str]) -> tuple[str, CommittedArgs]:
     if not argv or argv[0] not in ("cell", "check"):
         raise ConfigError("usage: python -m lcl_repro.report.committed cell|check [key=value ...] "
                           f"(keys: {', '.join(CommittedArgs.__dataclass_fields__)})")
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(CommittedArgs), OmegaConf.from_dotlist(argv[1:]))
-    except Exception as err:  # unknown key or wrong type: omegaconf names it
-        raise ConfigError(str(err).splitlines()[0]) from err
-    return argv[0], OmegaConf.to_object(merged)
+    from lcl_repro.report.cli_args import parse_dotlist
+
+    return argv[0], parse_dotlist(CommittedArgs, argv[1:])
 
 
 def main(argv: Optional[list[str]] = None) -> int:
