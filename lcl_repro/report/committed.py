@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from omegaconf import OmegaConf
 
 from lcl_repro.compose import entry_point
 from lcl_repro.errors import ConfigError
