@@ -139,7 +139,6 @@ def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
         print(config_dump(cfg))
         print(f"run folder: {folder} ({status})", flush=True)
         return {}
-    check_writable(folder)
     check_writable(Path(cfg.cache_dir), "cache_dir")  # only training tokenises: a skip needs no cache
 
     from lcl_repro.methods import build_objective
