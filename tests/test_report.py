@@ -165,6 +165,26 @@ def test_report_files_and_figures(toy):
     assert "\\begin{table}" in (folder / "table.tex").read_text()
 
 
+def test_compute_line_sums_wall_time_and_cpu_hours_per_machine(toy):
+    table, root = toy
+    collected = collect(table, "cpu", root, root / "data")
+    runs = [run for cr in collected for run in cr.runs]
+    assert len(runs) == 10
+    for i, run in enumerate(runs):  # 10 runs of 360 s: 6 at 2 threads on one CPU, 4 at 1 thread on a GPU box
+        run.metrics["timing"] = {"wall_seconds": 360.0}
+        env = {"device": "cuda:0", "device_name": "H200"} if i >= 6 else {"device": "cpu", "cpu_model": "EPYC",
+                                                                         "torch_threads": 2}
+        write_json(run.folder / "environment.json", env)
+    summary = aggregate.compute(collected)
+    assert summary["runs"] == 10 and summary["wall_hours"] == pytest.approx(1.0)
+    assert summary["cpu_hours"] == pytest.approx(6 * 0.1 * 2 + 4 * 0.1)
+    assert summary["machines"] == {"EPYC, 2 thread(s)": 6, "H200": 4}
+    markdown = render.write_report(root / "r", table, "cpu", "minilm", [0], aggregate.cell_rows(table, collected), [], [],
+                                   compute=summary)
+    assert "## Compute\n10 finished runs: 1.00 wall-hours, 1.60 CPU-hours" in markdown
+    assert "6 on EPYC, 2 thread(s); 4 on H200" in markdown
+
+
 def test_topk_entropy_matches_a_hand_computed_case():
     probs = np.array([[0.5, 0.25, 0.25, 0.0]])
     # k=2: (2/3, 1/3) -> 0.918 bits; k=3: (.5,.25,.25) -> 1.5 bits; k=4 adds a zero -> 1.5 bits

@@ -5,7 +5,9 @@ same data (`report/render.py`).
 """
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -114,3 +116,25 @@ def verdict(result: stats.TestResult, alpha: float = 0.05) -> str:
     if math.isnan(result.p):
         return result.note or "undefined (identical samples)"
     return f"p < {alpha}" if result.p < alpha else "not significant"
+
+
+def compute(collected: list[CellRuns]) -> dict[str, Any]:
+    """What the table's finished runs cost: wall-hours (training, validation and test, from each run's
+    `metrics.json` timing), CPU-hours (wall × the torch threads of `environment.json`; a GPU run counts
+    its wall time once) and the machines they ran on."""
+    runs = [run for cr in collected for run in cr.runs]
+    wall = cpu = 0.0
+    machines: Counter = Counter()
+    for run in runs:
+        seconds = float((run.metrics.get("timing") or {}).get("wall_seconds") or 0.0)
+        try:
+            env = json.loads((run.folder / "environment.json").read_text())
+        except (OSError, ValueError):
+            env = {}
+        on_gpu = str(env.get("device", "cpu")).startswith("cuda")
+        wall += seconds
+        cpu += seconds if on_gpu else seconds * int(env.get("torch_threads") or 1)
+        name = env.get("device_name") if on_gpu else env.get("cpu_model")
+        threads = "" if on_gpu else f", {env.get('torch_threads', '?')} thread(s)"
+        machines[f"{name or 'CPU model not recorded'}{threads}"] += 1
+    return {"runs": len(runs), "wall_hours": wall / 3600, "cpu_hours": cpu / 3600, "machines": dict(machines)}

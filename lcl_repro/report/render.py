@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pandas as pd
 
@@ -89,7 +89,7 @@ def comparisons_frame(rows: list[dict[str, Any]], holm: bool) -> pd.DataFrame:
 
 def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seeds: list[int],
                  cell_rows: list[dict[str, Any]], comparison_rows: list[dict[str, Any]],
-                 figures: list[Path], extra: list[str] = ()) -> str:
+                 figures: list[Path], extra: list[str] = (), compute: Optional[dict[str, Any]] = None) -> str:
     """Write report.md, cells.csv, comparisons.csv and table.tex; return the Markdown."""
     folder.mkdir(parents=True, exist_ok=True)
     cells = cells_frame(cell_rows, table)
@@ -99,6 +99,11 @@ def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seed
                   comparisons_frame(comparison_rows, table.holm).to_markdown(index=False)]
     if table.notes:
         parts += ["", "## Notes", *[f"- {n}" for n in table.notes]]
+    if compute and compute["runs"]:
+        on = "; ".join(f"{n} on {machine}" for machine, n in sorted(compute["machines"].items()))
+        parts += ["", "## Compute",
+                  f"{compute['runs']} finished runs: {compute['wall_hours']:.2f} wall-hours, "
+                  f"{compute['cpu_hours']:.2f} CPU-hours (wall × torch threads; GPU runs count wall time); {on}"]
     if figures:
         parts += ["", "## Figures", *[f"- {p.name}" for p in figures]]
     markdown = "\n".join(parts) + "\n"

