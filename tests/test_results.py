@@ -143,13 +143,14 @@ def test_demo_prints_the_committed_result_of_its_cell(synthetic_results):
 def test_demo_says_which_command_makes_the_result_when_none_is_committed(tmp_path):
     text = committed.cell_result(tmp_path, "lcl_table1", "LCL", "EmoInt")
     assert text == ("No committed full-protocol result for LCL on EmoInt (encoder=minilm, scale=cpu, 5 epochs x 5 "
-                    f"seeds) yet: `make lcl-table1 SCALE=cpu OUTPUT_ROOT={tmp_path}` trains it and writes "
+                    f"seeds) yet: `make lcl-table1 SCALE=cpu OUTPUT_ROOT={tmp_path} "
+                    "EXTRA='[hardware=cpu_bf16,save_embeddings=false]'` trains it and writes "
                     f"{tmp_path}/reports/lcl_table1/cpu/.")
     assert len(text.splitlines()) == 1
 
 
 def test_make_demo_prints_the_reference_after_its_run():
     recipe = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
-    assert "run.py method=lcl dataset=emoint encoder=minilm method.epochs=1" in recipe[0]
+    assert "run.py method=lcl dataset=emoint encoder=minilm $(DEMO_RUN)" in recipe[0]
     assert recipe[1].strip() == ("@$(PY) -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL "
                                  "column=EmoInt scale=cpu results=results")

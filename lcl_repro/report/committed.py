@@ -22,6 +22,9 @@ from lcl_repro.errors import ConfigError
 
 RESULTS = "results"
 COMPARED = ("report.md", "cells.csv", "comparisons.csv")  # figures are drawings of the same numbers
+# The run overrides every committed result was made with (bf16 after its parity check, README "bf16 on CPU";
+# no embeddings, to keep results/ small): a report only finds runs of the same settings.
+COMMITTED_EXTRA = "[hardware=cpu_bf16,save_embeddings=false]"
 
 
 def committed_reports(results: Path) -> list[tuple[str, str, Path]]:
@@ -106,7 +109,7 @@ def cell_result(results: Path, table: str, system: str, column: str, scale: str 
     what = (f"{system} on {column} (encoder={encoder_for(spec, scale)}, scale={scale}, "
             f"{epochs} epochs x {len(seeds_for(spec, scale))} seeds)")
     folder = Path(results) / "reports" / table / scale
-    produce = f"make {table.replace('_', '-')} SCALE={scale} OUTPUT_ROOT={results}"
+    produce = f"make {table.replace('_', '-')} SCALE={scale} OUTPUT_ROOT={results} EXTRA='{COMMITTED_EXTRA}'"
     if not (folder / "cells.csv").is_file():
         return f"No committed full-protocol result for {what} yet: `{produce}` trains it and writes {folder}/."
     frame = pd.read_csv(folder / "cells.csv", keep_default_na=False, na_values=[""])
