@@ -45,14 +45,16 @@ CE_ACC = [60.0, 62.0, 61.0, 63.0, 59.0]
 LCL_ACC = [66.0, 65.0, 67.0, 68.0, 64.0]
 
 
-def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: float | None = None) -> Path:
+def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: float | None = None,
+             embeddings: bool = True) -> Path:
     cfg = compose([*overrides, f"output_root={root}"])
     folder = record.run_dir(cfg, overrides)
     rng = np.random.default_rng(seed)
     labels = np.arange(40) % 4
     probs = rng.dirichlet(np.ones(4), size=40).astype(np.float32)
+    saved = {"embedding": rng.normal(size=(40, 8)).astype(np.float32)} if embeddings else {}
     np.savez_compressed(folder.mkdir(parents=True, exist_ok=True) or folder / "predictions.npz", uid=labels,
-                        label=labels, probabilities=probs, embedding=rng.normal(size=(40, 8)).astype(np.float32))
+                        label=labels, probabilities=probs, **saved)
     write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     val = accuracy - 1 if val is None else val
     write_json(folder / "metrics.json", {
@@ -163,6 +165,24 @@ def test_report_files_and_figures(toy):
     assert "| EmoInt    | CE       | 5/5 | 61.0 (1.6)" in markdown
     assert {p.name for p in folder.iterdir()} >= {"report.md", "cells.csv", "comparisons.csv", "table.tex"}
     assert "\\begin{table}" in (folder / "table.tex").read_text()
+
+
+def test_runs_without_embeddings_get_no_empty_tsne_but_a_line_saying_why(tmp_path):
+    table, root = table_from(TABLE, Path("toy.yaml")), tmp_path
+    synthetic_data(root / "data", "emoint")
+    for cell in cells(table, "cpu", runnable_only=True):  # as committed: save_embeddings=false
+        for seed in range(2) if cell.column == "EmoInt" else ():
+            fake_run(root, cell_overrides(cell, seed), seed, 60.0 + seed, embeddings=False)
+    collected = collect(table, "cpu", root, root / "data")
+    assert "tsne_emoint.png" not in figures.planned(table, collected)
+    assert figures.planned(table, collected) == ["bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
+                                                 "topk_entropy_emoint.png"]
+    why = figures.not_drawn(table, collected)
+    assert why == ["tsne_emoint: not drawn, no run of EmoInt saved test embeddings "
+                   "(rerun with save_embeddings=true to draw it)"]
+    markdown = render.write_report(root / "reports" / "toy", table, "cpu", "minilm", [0], aggregate.cell_rows(
+        table, collected), [], [], figures_not_drawn=why)
+    assert markdown.rstrip().endswith("## Figures\n- " + why[0])
 
 
 def test_compute_line_sums_wall_time_and_cpu_hours_per_machine(toy):

@@ -34,7 +34,8 @@ def paper_report(args: ReportArgs) -> str:
         figures.draw_all(table, collected, folder, subtitle)
     listed = [folder / name for name in figures.planned(table, collected)]
     markdown = render.write_report(folder, table, args.scale, encoder, seeds, cell_rows, comparison_rows, listed,
-                                   extra=args.extra, compute=aggregate.compute(collected))
+                                   extra=args.extra, compute=aggregate.compute(collected),
+                                   figures_not_drawn=figures.not_drawn(table, collected))
     if args.logger == "wandb":
         upload(table.name, args.scale, folder, markdown)
     finished = sum(len(cr.runs) for cr in collected)

@@ -50,6 +50,15 @@ def arrays(run) -> dict[str, np.ndarray]:
     return run.predictions() if (run.folder / "predictions.npz").is_file() else {}
 
 
+def has_embeddings(run) -> bool:
+    """Whether the run saved test embeddings (`save_embeddings=true`), read without loading any array."""
+    path = run.folder / "predictions.npz"
+    if not path.is_file():
+        return False
+    with np.load(path, allow_pickle=False) as data:
+        return "embedding" in data.files
+
+
 def bar(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
     columns = list(dict.fromkeys(cr.cell.column for cr in collected))
     systems = list(dict.fromkeys(cr.cell.system for cr in collected))
@@ -151,17 +160,16 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
     from sklearn.manifold import TSNE
 
     paths = []
-    for column in figure_columns(table, collected):
+    for column in tsne_columns(table, collected):
         chosen = [c for c in with_runs(collected) if c.cell.column == column]
-        if not chosen:
-            continue
         fig, axes = plt.subplots(1, len(chosen), figsize=(3.2 * len(chosen), 3.2), squeeze=False)
         with_anchors = False
         for ax, cr in zip(axes[0], chosen):
             run = cr.runs[0]
             saved = arrays(run)
             if "embedding" not in saved:
-                ax.set_title(f"{cr.cell.system}: no embeddings saved", fontsize=8)
+                ax.axis("off")
+                ax.text(0.5, 0.5, f"{cr.cell.system}:\nno embeddings saved", ha="center", va="center", fontsize=8)
                 continue
             points, labels = saved["embedding"][:TSNE_MAX_POINTS], saved["label"][:TSNE_MAX_POINTS]
             anchors = saved.get("anchors")
@@ -242,6 +250,22 @@ def figure_columns(table: PaperTable, collected: list[CellRuns]) -> list[str]:
     return [c for c in present if table.figure_columns is None or c in table.figure_columns]
 
 
+def tsne_columns(table: PaperTable, collected: list[CellRuns]) -> list[str]:
+    """Figure columns where at least one system's first run saved embeddings: a t-SNE of nothing is not drawn."""
+    return [column for column in figure_columns(table, collected)
+            if any(has_embeddings(cr.runs[0]) for cr in with_runs(collected) if cr.cell.column == column)]
+
+
+def not_drawn(table: PaperTable, collected: list[CellRuns]) -> list[str]:
+    """One line per figure the table asks for that these runs cannot draw, so report.md says why it is absent."""
+    if "tsne" not in table.figures:
+        return []
+    drawn = set(tsne_columns(table, collected))
+    return [f"tsne_{slug(column)}: not drawn, no run of {column} saved test embeddings "
+            "(rerun with save_embeddings=true to draw it)"
+            for column in figure_columns(table, collected) if column not in drawn]
+
+
 DRAW: dict[str, Callable[..., list[Path]]] = {
     "bar": bar, "learning_curves": learning_curves, "topk_entropy": topk_entropy, "tsne": tsne,
     "imbalance": imbalance,
@@ -258,7 +282,7 @@ STEMS: dict[str, Callable[[PaperTable, list[CellRuns]], list[str]]] = {
     "bar": lambda t, c: [f"bar_{metric}" for metric in t.metrics],
     "learning_curves": lambda t, c: [f"curves_{slug(col)}" for col in figure_columns(t, c)],
     "topk_entropy": lambda t, c: [f"topk_entropy_{slug(col)}" for col in figure_columns(t, c)],
-    "tsne": lambda t, c: [f"tsne_{slug(col)}" for col in figure_columns(t, c)],
+    "tsne": lambda t, c: [f"tsne_{slug(col)}" for col in tsne_columns(t, c)],
     "imbalance": lambda t, c: [f"imbalance_{slug(d)}" for d in imbalance_datasets(c)],
 }
 

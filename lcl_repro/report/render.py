@@ -89,7 +89,8 @@ def comparisons_frame(rows: list[dict[str, Any]], holm: bool) -> pd.DataFrame:
 
 def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seeds: list[int],
                  cell_rows: list[dict[str, Any]], comparison_rows: list[dict[str, Any]],
-                 figures: list[Path], extra: list[str] = (), compute: Optional[dict[str, Any]] = None) -> str:
+                 figures: list[Path], extra: list[str] = (), compute: Optional[dict[str, Any]] = None,
+                 figures_not_drawn: list[str] = ()) -> str:
     """Write report.md, cells.csv, comparisons.csv and table.tex; return the Markdown."""
     folder.mkdir(parents=True, exist_ok=True)
     cells = cells_frame(cell_rows, table)
@@ -104,8 +105,8 @@ def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seed
         parts += ["", "## Compute",
                   f"{compute['runs']} finished runs: {compute['wall_hours']:.2f} wall-hours, "
                   f"{compute['cpu_hours']:.2f} CPU-hours (wall × torch threads; GPU runs count wall time); {on}"]
-    if figures:
-        parts += ["", "## Figures", *[f"- {p.name}" for p in figures]]
+    if figures or figures_not_drawn:
+        parts += ["", "## Figures", *[f"- {p.name}" for p in figures], *[f"- {line}" for line in figures_not_drawn]]
     markdown = "\n".join(parts) + "\n"
     write_text(folder / "report.md", markdown)
     write_csv(folder / "cells.csv", pd.DataFrame(cell_rows).assign(table=table.name, scale=scale, encoder=encoder))
