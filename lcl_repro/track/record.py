@@ -40,6 +40,9 @@ NON_IDENTITY_HARDWARE = {"name", "eval_batch_size", "num_threads", "device", "re
 # them, so finished runs keep their fingerprints (tests/test_identity_pins.py); a format's own value wins.
 FORMERLY_SHARED_DATASET_KEYS = {"format": "reconstructed", "text_field": "prompt", "skip_first_line": True,
                                 "binary": False}
+# Keys added after runs were recorded: at their neutral value they are left out of the identity, so every
+# earlier run keeps its fingerprint (tests/test_identity_pins.py); set to anything else they are part of it.
+LATER_KEYS = {"method": {"patience": None, "max_steps": None, "eval_every": None}}
 GROUPS = ("method", "dataset", "encoder", "hardware", "logger", "scale", "sweep")  # scale sets run_tag; a sweep's values are overrides of their own
 DONE_FILE = "DONE"
 DONE_FORMAT = 2  # 1: fingerprint only (before data hashes and file checksums)
@@ -52,6 +55,8 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
     ident = {k: v for k, v in data.items() if k not in NON_IDENTITY_KEYS and k != "hydra" and not is_secret_name(k)}
     ident["hardware"] = {k: v for k, v in ident["hardware"].items() if k not in NON_IDENTITY_HARDWARE}
     ident["dataset"] = {**FORMERLY_SHARED_DATASET_KEYS, **ident["dataset"]}
+    for group, neutral in LATER_KEYS.items():
+        ident[group] = {k: v for k, v in ident[group].items() if k not in neutral or v != neutral[k]}
     return ident
 
 

@@ -2,8 +2,15 @@
 
 For every stage of the objective: AdamW (decoupled weight decay, none on bias/LayerNorm), linear
 schedule, autocast + grad scaler for fp16, gradient clipping per network, evaluation of validation
-and test after every epoch, best-epoch selection on validation, an atomic checkpoint at every
-epoch end. Rerunning an interrupted run resumes from that checkpoint.
+and test after every epoch (or every `method.eval_every` steps), best-epoch selection on validation,
+an atomic checkpoint at every epoch end that followed an evaluation. Rerunning an interrupted run
+resumes from that checkpoint.
+
+The budget of an evaluated stage (docs/protocols.md#budgets-and-early-stopping): `method.epochs`
+epochs, or `method.max_steps` optimiser steps; with `method.patience` the stage stops after that many
+evaluations without a strictly better validation selection metric, and `epochs` / `max_steps` is the
+maximum. The linear schedule always spans the maximum. Test metrics are read at the selected
+evaluation either way.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from lcl_repro.data.features import Collator, train_batches
-from lcl_repro.errors import NonFiniteLossError
+from lcl_repro.errors import ConfigError, NonFiniteLossError
 from lcl_repro.eval import metrics
 from lcl_repro.eval.predict import Predictions, predict
 from lcl_repro.methods.base import Objective, Stage
@@ -50,7 +57,49 @@ class LoopState:
     epoch: int = 0  # next epoch to run within `stage`
     step: int = 0  # optimisation steps taken over all stages
     best: dict = field(default_factory=dict)  # {"epoch", "validation": {...}, "test": {...}}
-    curves: list[dict] = field(default_factory=list)  # one row per finished epoch
+    curves: list[dict] = field(default_factory=list)  # one row per evaluation (per finished epoch by default)
+    stage_step: int = 0  # optimisation steps taken in `stage`
+    stale: int = 0  # evaluations since the best one (early stopping)
+    pending: dict = field(default_factory=dict)  # train-loss sums since the last curve row (step budgets)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long an evaluated stage trains (docs/protocols.md#budgets-and-early-stopping)."""
+
+    epochs: int  # epochs to run at most
+    schedule_steps: int  # the optimisation steps the linear schedule spans
+    max_steps: int | None = None  # stop after this many steps (step budgets)
+    eval_every: int | None = None  # evaluate every k steps; None: at each epoch end
+    patience: int | None = None  # stop after this many evaluations without improvement
+
+    @classmethod
+    def of(cls, stage: Stage, rows: int, method, drop_last: bool) -> "Budget":
+        # The epoch schedule counts the dropped last batch too (LCL authors' code).
+        per_epoch = math.ceil(rows / stage.batch_size)
+        if not stage.evaluate:  # a stage without evaluation (SupCL-Seq's contrastive stage) keeps its epochs
+            return cls(stage.epochs, per_epoch * stage.epochs)
+        patience = method.get("patience")
+        max_steps = method.get("max_steps")
+        if max_steps is None:
+            return cls(stage.epochs, per_epoch * stage.epochs, patience=patience)
+        taken = rows // stage.batch_size if drop_last else per_epoch
+        if taken < 1:
+            raise ConfigError(f"method.max_steps={max_steps}: the training split ({rows} rows) holds no full batch "
+                              f"of {stage.batch_size} with method.drop_last=true")
+        return cls(math.ceil(max_steps / taken), max_steps, max_steps, method.get("eval_every"), patience)
+
+
+def check_trains(objective: Objective, splits: Splits, drop_last: bool) -> None:
+    """A run must train: refuse, before anything is written, a stage whose epoch would take no
+    optimizer step (a training split smaller than one batch with drop_last), instead of recording
+    an untrained model as finished."""
+    rows = len(splits.train)
+    for stage in objective.stages():
+        if rows == 0 or (drop_last and rows < stage.batch_size):
+            raise ConfigError(f"the training split has {rows} example(s), fewer than one batch of {stage.batch_size} "
+                              f"(stage {stage.name}) with method.drop_last={str(drop_last).lower()}: no optimizer step "
+                              f"would be taken; lower method.batch_size, set method.drop_last=false or train on more data")
 
 
 def no_decay(name: str) -> bool:
@@ -141,6 +190,9 @@ class Trainer:
                                  f"{self.run_dir / 'nonfinite_loss.json'} (a learning rate far too high is the usual cause)")
 
     # ------------------------------------------------------------------ stage set-up
+    def budget(self, stage: Stage) -> Budget:
+        return Budget.of(stage, len(self.splits.train), self.cfg.method, self.cfg.method.drop_last)
+
     def setup_stage(self, stage: Stage, fused_adamw: bool = False) -> tuple[Collator, torch.optim.Optimizer, object,
                                                                             torch.amp.GradScaler]:
         """Freeze all but the stage's modules; its collator, optimizer, schedule and scaler. `fit` and
@@ -148,8 +200,7 @@ class Trainer:
         `fused_adamw` is the benchmark's candidate (see make_optimizer)."""
         freeze_all_but(self.objective, stage.modules)
         collator = Collator(self.splits.pad_id, stage.views, self.regression)
-        # The schedule counts the dropped last batch too (LCL authors' code).
-        total = math.ceil(len(self.splits.train) / stage.batch_size) * stage.epochs
+        total = self.budget(stage).schedule_steps
         warmup = stage.warmup_steps or round(stage.warmup_ratio * total)
         optimizer = make_optimizer(self.objective, stage, self.cfg.method, fused_adamw)
         scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
@@ -166,6 +217,7 @@ class Trainer:
         for si, stage in enumerate(self.objective.stages()):
             if si < state.stage:
                 continue
+            budget = self.budget(stage)
             collator, optimizer, scheduler, scaler = self.setup_stage(stage)
             drop_last = self.cfg.method.drop_last
             if saved is not None and si == state.stage:
@@ -174,45 +226,88 @@ class Trainer:
                 scaler.load_state_dict(saved["scaler"])
                 set_rng_state(saved["rng"])
                 saved = None
-            for epoch in range(state.epoch, stage.epochs):
-                row = self.train_epoch(stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last)
-                if stage.evaluate:
-                    row.update(self.evaluate_epoch(state, si, epoch))
-                state.curves.append(row)
-                self.tracker.log_epoch(row, state.step)
-                self.report(row)
+            for epoch in range(state.epoch, budget.epochs):
+                evaluations = len(state.curves)
+                row = self.train_epoch(stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last,
+                                       budget, si)
+                if row is not None:  # the epoch is the unit of evaluation
+                    if stage.evaluate:
+                        row.update(self.evaluate_epoch(state, si, epoch))
+                    self.add_row(state, row)
                 state.epoch = epoch + 1
-                if epoch + 1 == stage.epochs:
-                    state.stage, state.epoch = si + 1, 0
-                checkpoint.save(self.run_dir, {
-                    "loop": vars(state), "model": self.objective.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state(),
-                    "wandb_id": self.tracker.run_id or "", "identity": self.identity})
+                done = epoch + 1 == budget.epochs or self.should_stop(state, budget)
+                if done:
+                    state.stage, state.epoch, state.stage_step, state.stale, state.pending = si + 1, 0, 0, 0, {}
+                if done or len(state.curves) > evaluations:  # an epoch that only trained is replayed on resume
+                    checkpoint.save(self.run_dir, {
+                        "loop": vars(state), "model": self.objective.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state(),
+                        "wandb_id": self.tracker.run_id or "", "identity": self.identity})
+                if done:
+                    break
         return state
 
-    def train_epoch(self, stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last) -> dict:
+    @staticmethod
+    def should_stop(state: LoopState, budget: Budget) -> bool:
+        if budget.max_steps is not None and state.stage_step >= budget.max_steps:
+            return True
+        return budget.patience is not None and state.stale >= budget.patience
+
+    def add_row(self, state: LoopState, row: dict) -> None:
+        state.curves.append(row)
+        self.tracker.log_epoch(row, state.step)
+        self.report(row)
+
+    def train_epoch(self, stage, rows, collator, optimizer, scheduler, scaler, state, epoch, drop_last,
+                    budget: Budget | None = None, si: int = 0) -> dict | None:
+        """One epoch. Under an epoch budget, returns its curve row (train-loss means; the caller adds the
+        evaluation). Under a step budget, evaluates where the budget says, adds those rows itself, stops
+        at the step limit or when patience runs out, and returns None."""
+        budget = budget or Budget(stage.epochs, 0)
+        by_steps = budget.max_steps is not None
         self.objective.train()
-        sums: dict[str, float] = {}
-        n = 0
+        sums: dict[str, float] = dict(state.pending.get("sums", {})) if by_steps else {}
+        n = state.pending.get("n", 0) if by_steps else 0
+        seconds = state.pending.get("seconds", 0.0) if by_steps else 0.0
+        taken = 0
         started = time.perf_counter()
         batches = list(train_batches(rows, stage.batch_size, self.cfg.seed, epoch + 1000 * state.stage, drop_last))
-        bar = tqdm(batches, desc=f"{stage.name} epoch {epoch + 1}/{stage.epochs}", disable=not self.progress,
-                   leave=False)
+        total = f"/{budget.max_steps} steps" if by_steps else f"/{stage.epochs}"
+        bar = tqdm(batches, desc=f"{stage.name} epoch {epoch + 1}{total}", disable=not self.progress, leave=False)
         for idx in bar:
             batch = {k: v.to(self.device) for k, v in collator([rows[i] for i in idx]).items()}
             values = self.step(stage, batch, optimizer, scheduler, scaler, state, epoch)
             state.step += 1
+            state.stage_step += 1
             n += 1
+            taken += 1
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + v
             lr = scheduler.get_last_lr()[0]
             bar.set_postfix(loss=f"{values['loss']:.4f}")
-            if not self.progress and n % max(1, len(batches) // 10) == 0:
+            if not by_steps and not self.progress and n % max(1, len(batches) // 10) == 0:
                 # Without a terminal (batch jobs, CI): a plain line every 10 % of the epoch.
                 rate = n / (time.perf_counter() - started)
                 print(f"  [{stage.name} epoch {epoch + 1}] step {n}/{len(batches)} loss={values['loss']:.4f} "
                       f"lr={lr:.2e} {rate:.2f} it/s", flush=True)
             self.tracker.log_step({**{f"train/{k}": v for k, v in values.items()}, "train/lr": lr}, state.step)
+            if by_steps:
+                last = state.stage_step >= budget.max_steps
+                due = state.stage_step % budget.eval_every == 0 if budget.eval_every else taken == len(batches)
+                if due or last:
+                    row = {"stage": stage.name, "epoch": epoch + 1, "step": state.stage_step, "steps": n,
+                           "seconds": round(seconds + time.perf_counter() - started, 3),
+                           **{f"train_{k}": v / n for k, v in sums.items()}}
+                    if stage.evaluate:
+                        row.update(self.evaluate_epoch(state, si, epoch))
+                    self.add_row(state, row)
+                    self.objective.train()
+                    sums, n, seconds, started = {}, 0, 0.0, time.perf_counter()
+                if last or self.should_stop(state, budget):
+                    break
+        if by_steps:
+            state.pending = {"sums": sums, "n": n, "seconds": seconds + time.perf_counter() - started}
+            return None
         if drop_last and len(rows) % stage.batch_size:
             scheduler.step()  # the skipped partial batch still advances the schedule (authors' code)
         row = {"stage": stage.name, "epoch": epoch + 1, "steps": n,
@@ -225,14 +320,20 @@ class Trainer:
         test_preds, test = self.evaluate(self.splits.test, "test")
         metric = self.splits.selection_metric
         if self.cfg.method.selection == "last_epoch" or improved(val[metric], state.best, metric):
+            state.stale = 0
             state.best = {"stage": si, "epoch": epoch + 1, "validation": val, "test": test}
+            if self.cfg.method.get("max_steps") is not None:
+                state.best["step"] = state.stage_step
             if not self.regression:
                 state.best["test_per_class_f1"] = metrics.per_class_f1(test_preds.labels, test_preds.scores,
                                                                        self.splits.num_labels)
             self.save_predictions(test_preds, epoch + 1)
+        else:
+            state.stale += 1
         return {**{f"validation_{k}": v for k, v in val.items()}, **{f"test_{k}": v for k, v in test.items()}}
 
     def report(self, row: dict) -> None:
         shown = {k: v for k, v in row.items() if k.startswith(("train_loss", "validation_", "test_"))}
         text = " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
-        print(f"[{row['stage']} epoch {row['epoch']}] {text}", flush=True)
+        where = f"epoch {row['epoch']}" + (f" step {row['step']}" if "step" in row else "")
+        print(f"[{row['stage']} {where}] {text}", flush=True)
