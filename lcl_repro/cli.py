@@ -92,9 +92,9 @@ def preflight(args: list[str]) -> None:
     folder or trains its first job. Jobs that differ only in their seed share one composition."""
     import itertools
 
-    from lcl_repro.config import validate
     from lcl_repro.pipeline import check_writable
     from lcl_repro.track.secrets import redact_args
+    from lcl_repro.validation import validate
 
     where = ""
     with exit_on_user_error(lambda: where), hydra_initialised():

@@ -2,6 +2,9 @@
 against, composing a config exactly as `run.py` does, and the wrapper that turns bad input into one
 line on stderr and exit status 2.
 
+It joins the layers below it: the shared schemas (lcl_repro/config.py) and the registries of methods
+and dataset formats, whose entries bring their own schemas; `lcl_repro/validation.py` sits above it.
+
 Every entry point (`run.py`, `python -m lcl_repro.data`, the report, the sweep, the benchmark) and
 the tests compose through here, so a config composed anywhere is the one a run trains with and has
 the same fingerprint. Composition problems (an unknown option, a misspelt key, a wrong type) come out
@@ -19,7 +22,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, Union
 
+from lcl_repro.config import Config, EncoderConfig, HardwareConfig, LoggerConfig
+from lcl_repro.data.formats import FORMATS
 from lcl_repro.errors import EXIT_USER_ERROR, ConfigError, NonFiniteLossError, UserError
+from lcl_repro.methods import METHODS
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -31,11 +37,20 @@ HYDRA_VERSION_BASE = "1.3"
 
 @cache
 def register_schemas() -> None:
-    """Store every schema in Hydra's ConfigStore once per process (each YAML option names its schema
-    first in its defaults list, so Hydra checks the option while composing)."""
-    from lcl_repro.config import register_configs
+    """Store every schema in Hydra's ConfigStore once per process: the shared ones, each registered
+    method's and each registered dataset format's (each YAML option names its schema first in its
+    defaults list, so Hydra checks the option while composing)."""
+    from hydra.core.config_store import ConfigStore
 
-    register_configs()
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="encoder", name="base_encoder", node=EncoderConfig)
+    cs.store(group="hardware", name="base_hardware", node=HardwareConfig)
+    cs.store(group="logger", name="base_logger", node=LoggerConfig)
+    for name, data_format in FORMATS.items():
+        cs.store(group="dataset", name=f"base_{name}", node=data_format.schema)
+    for name, method in METHODS.items():
+        cs.store(group="method", name=f"base_{name}", node=method.schema)
 
 
 @contextmanager

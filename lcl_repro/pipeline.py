@@ -11,7 +11,6 @@ from typing import Iterable
 
 from omegaconf import DictConfig, OmegaConf
 
-from lcl_repro.config import validate
 from lcl_repro.errors import UserError
 from lcl_repro.track import lock as run_lock
 from lcl_repro.track import record
@@ -19,6 +18,7 @@ from lcl_repro.track.files import read_json, remove_temporaries, write_json, wri
 from lcl_repro.track.secrets import redact, redact_args
 from lcl_repro.train import checkpoint
 from lcl_repro.train import hardware
+from lcl_repro.validation import validate
 
 
 def show_progress(cfg) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from lcl_repro.config import validate
+from lcl_repro.validation import validate
 from lcl_repro.errors import ConfigError
 from tests.conftest import CONF, compose_config
 

@@ -244,7 +244,7 @@ def test_supclseq_trains_on_the_full_glue_train_split_and_selects_nothing_on_dev
     """SupCL-Seq's released pipeline: all of GLUE train, GLUE dev scored, final probe epoch kept. With
     validation_from_train=0 nothing is held out and validation is dev itself, which the config refuses to
     select on."""
-    from lcl_repro.config import validate
+    from lcl_repro.validation import validate
 
     cfg = compose_config(["method=supcl_seq", "dataset=glue_rte"])  # its method_dataset file sets it
     assert cfg.dataset.sampling.validation_from_train == 0 and cfg.method.selection == "last_epoch"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lcl_repro import pipeline
-from lcl_repro.config import validate
+from lcl_repro.validation import validate
 from lcl_repro.errors import ConfigError, DataError, UserError
 from lcl_repro.track import record
 from tests.conftest import DATA, REPO, compose_config, needs_data

@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from lcl_repro.compose import CONF_DIR, compose
-from lcl_repro.config import validate
+from lcl_repro.validation import validate
 from lcl_repro.report.hparams import load_sweep
 from lcl_repro.report.tables import SCALES, cell_overrides, cells, load_table, table_names
 from tests.conftest import compose_config

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from lcl_repro import choices, config
 from lcl_repro.compose import CONF_DIR, compose
-from lcl_repro.config import validate
+from lcl_repro.validation import validate
 from lcl_repro.data.formats import FORMATS, missing_files
 from lcl_repro.errors import ConfigError
 from lcl_repro.methods import METHODS

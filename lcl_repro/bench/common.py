@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from lcl_repro.compose import compose
-from lcl_repro.config import validate
+from lcl_repro.validation import validate
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULTS = {"encoder": "minilm", "dataset": "emoint", "hardware": "cpu"}
