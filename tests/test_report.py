@@ -35,10 +35,12 @@ TABLE = {
     "reported": {"Lit": {"EmoInt": {"accuracy": [80.0, None]}},
                  "CE": {"EmoInt": {"accuracy": [85.5, 0.9], "f1_weighted": [85.5, 0.9]}},
                  "LCL": {"EmoInt": {"accuracy": [86.6, 0.3]}}},
-    "comparisons": [{"a": "LCL", "b": "CE", "metric": "accuracy", "test": "welch",
+    "comparisons": [{"a": "LCL", "b": "CE", "claim": "a>b", "metric": "accuracy", "test": "welch",
                      "reported": {"EmoInt": {"t": 2.25, "p": 0.078}}},
-                    {"a": "LCL", "b": "CE", "metric": "accuracy", "test": "wilcoxon", "columns": ["EmoInt"]},
-                    {"a": "LCL", "b": "Lit", "metric": "accuracy", "test": "one_sample_t", "columns": ["EmoInt"]}],
+                    {"a": "LCL", "b": "CE", "claim": "a>b", "metric": "accuracy", "test": "wilcoxon",
+                     "columns": ["EmoInt"]},
+                    {"a": "LCL", "b": "Lit", "claim": "a<b", "metric": "accuracy", "test": "one_sample_t",
+                     "columns": ["EmoInt"]}],
     "figures": ["bar", "learning_curves", "topk_entropy", "tsne"],
 }
 CE_ACC = [60.0, 62.0, 61.0, 63.0, 59.0]
@@ -52,9 +54,11 @@ def fake_run(root: Path, overrides: list[str], seed: int, accuracy: float, val: 
     rng = np.random.default_rng(seed)
     labels = np.arange(40) % 4
     probs = rng.dirichlet(np.ones(4), size=40).astype(np.float32)
+    # right on about `accuracy` % of the test items, else the next class: a model that learned something
+    predicted = np.where(rng.random(40) < accuracy / 100, labels, (labels + 1) % 4)
     saved = {"embedding": rng.normal(size=(40, 8)).astype(np.float32)} if embeddings else {}
     np.savez_compressed(folder.mkdir(parents=True, exist_ok=True) or folder / "predictions.npz", uid=labels,
-                        label=labels, probabilities=probs, **saved)
+                        label=labels, probabilities=probs, prediction=predicted, **saved)
     write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     val = accuracy - 1 if val is None else val
     write_json(folder / "metrics.json", {
@@ -109,12 +113,21 @@ def test_comparisons_recompute_the_papers_tests_with_their_floor(toy):
     expected = sps.ttest_ind(LCL_ACC, CE_ACC, equal_var=False)
     assert welch["statistic"] == pytest.approx(expected.statistic) and welch["p"] == pytest.approx(expected.pvalue)
     assert welch["mean_diff"] == pytest.approx(5.0) and welch["paper_t"] == 2.25 and welch["paper_p"] == 0.078
-    assert welch["verdict"] == "p < 0.05"
+    assert welch["claim"] == "a>b" and welch["verdict_word"] == "reproduced"
+    assert welch["ci_low"] < 5.0 < welch["ci_high"] and welch["paper_diff"] == pytest.approx(86.6 - 85.5)
+    # the toy declares no method keys: LCL's two-view batches show as a confound (LCL's own alpha does not)
+    assert "method.views 2 vs 1" in welch["confounds"] and "alpha" not in welch["confounds"]
+    assert "confounded: method.augmentation wordnet vs none" in welch["verdict"]
     wilcoxon = rows_by(rows, test="wilcoxon")[0]
     assert wilcoxon["p"] == pytest.approx(0.0625) and wilcoxon["p_min"] == pytest.approx(2 / 2 ** 5)
-    assert wilcoxon["verdict"].startswith("cannot reach p < 0.05 with n = 5/5")
+    assert wilcoxon["verdict"].startswith("untestable (min attainable p 0.0625 ≥ 0.05)")
+    # Holm over the table's 3 tests: the smallest p times 3, the next times 2, the largest (this one) unchanged
+    ordered = sorted(r["p"] for r in rows if not math.isnan(r["p"]))
+    assert wilcoxon["p"] == ordered[-1] and wilcoxon["p_holm"] == pytest.approx(wilcoxon["p"])
+    assert welch["p_holm"] == pytest.approx(min(1.0, (3 if welch["p"] == ordered[0] else 2) * welch["p"]))
     qnli = rows_by(rows, test="welch", column="QNLI")[0]
-    assert qnli["verdict"].startswith("missing data file ") and "QNLI/train.tsv" in qnli["verdict"] and math.isnan(qnli["p"])
+    assert qnli["verdict"].startswith("untestable (no runs: missing data file ") and math.isnan(qnli["p"])
+    assert "QNLI/train.tsv" in qnli["verdict"]
     assert "fetch_data.py data glue" in qnli["verdict"]
 
 
@@ -125,8 +138,9 @@ def test_a_literature_row_is_compared_by_a_one_sample_test_against_its_printed_v
     expected = sps.ttest_1samp(LCL_ACC, 80.0)
     assert row["statistic"] == pytest.approx(expected.statistic) and row["p"] == pytest.approx(expected.pvalue)
     assert (row["n_a"], row["n_b"], row["mean_diff"], row["p_min"]) == (5, 1, pytest.approx(66.0 - 80.0), 0.0)
-    assert row["verdict"] == "p < 0.05" and "against the printed value 80" in row["note"]
-    assert render.comparisons_frame(rows, holm=False).set_index("test").loc["one_sample_t", "n"] == "5/paper"
+    assert row["verdict_word"] == "reproduced" and "against the printed value 80" in row["note"]
+    assert row["learning_b"] == "paper value"
+    assert render.comparisons_frame(rows).set_index("test").loc["one_sample_t", "n"] == "5/paper"
 
 
 def test_top_k_by_validation_and_max_aggregates():

@@ -68,9 +68,9 @@ def test_exact_wilcoxon_floor_counts_only_untied_pairs():
     few = compare(a, [x - d for x, d in zip(a, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0])], "wilcoxon")
     assert few.n_used == 4 and few.p_min_possible == pytest.approx(0.125)
     assert "cannot reach p < 0.05" in few.note  # 10 pairs would reach 0.002; 4 untied ones cannot
-    from lcl_repro.report.aggregate import verdict
+    from lcl_repro.report.verdicts import decide
 
-    assert verdict(few) == "cannot reach p < 0.05 with n = 10/10, 4 untied (min p 0.1250)"
+    assert decide("a>b", 4.0, few.p, few.p_min_possible, {}).text() == "untestable (min attainable p 0.1250 ≥ 0.05)"
     tied = compare([1.0, 2.0], [1.0, 2.0], "wilcoxon")
     assert (tied.p, tied.p_min_possible, tied.n_used) == (1.0, 1.0, 0)
 

@@ -26,8 +26,9 @@ def paper_report(args: ReportArgs) -> str:
     table = load_table(args.paper)
     encoder, seeds = encoder_for(table, args.scale), seeds_for(table, args.scale)
     collected = collect(table, args.scale, Path(args.output_root), Path(args.data_dir), args.extra)
-    cell_rows = aggregate.cell_rows(table, collected)
-    comparison_rows = aggregate.comparison_rows(table, collected)
+    checks = aggregate.learning_checks(collected)
+    cell_rows = aggregate.cell_rows(table, collected, checks)
+    comparison_rows = aggregate.comparison_rows(table, collected, checks)
     folder = Path(args.report_root or args.output_root) / "reports" / table.name / args.scale
     subtitle = f"scale={args.scale}, encoder={encoder}" + (" (SMOKE: not a result)" if args.scale == "smoke" else "")
     if args.figures:

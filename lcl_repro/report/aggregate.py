@@ -12,11 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from lcl_repro.report import stats
+from lcl_repro.report import stats, verdicts
 from lcl_repro.report.collect import CellRuns
+from lcl_repro.report.learning import ArmCheck, check_cell
 from lcl_repro.report.tables import PaperTable
 
 NAN = float("nan")
+Checks = dict[tuple[str, str], ArmCheck]
+
+
+def learning_checks(collected: list[CellRuns]) -> Checks:
+    """(system, column) -> the learning checks of that cell's runs (report/learning.py)."""
+    return {(cr.cell.system, cr.cell.column): check_cell(cr) for cr in collected}
 
 
 def seed_scores(cr: CellRuns, table: PaperTable, metric: str) -> dict[int, float]:
@@ -47,8 +54,9 @@ def reported(table: PaperTable, system: str, column: str, metric: str) -> tuple[
     return float(mean), NAN if sd is None else float(sd)
 
 
-def cell_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
-    """One row per (cell, metric): ours beside the paper's."""
+def cell_rows(table: PaperTable, collected: list[CellRuns], checks: Checks | None = None) -> list[dict[str, Any]]:
+    """One row per (cell, metric): ours beside the paper's, and the cell's learning checks."""
+    checks = learning_checks(collected) if checks is None else checks
     rows = []
     for cr in collected:
         selection = None
@@ -66,14 +74,18 @@ def cell_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, An
                 "column": cr.cell.column, "system": cr.cell.system, "metric": metric, "status": cr.status,
                 "n": n, "expected": cr.expected, "ours": value, "ours_sd": sd, "paper": paper, "paper_sd": paper_sd,
                 "diff": value - paper, "seeds": ",".join(map(str, seeds)), "detail": cr.detail,
+                **checks[(cr.cell.system, cr.cell.column)].row(),
             })
     return rows
 
 
-def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
-    """The paper's significance tests recomputed on our runs; p_min says what the test can reach."""
+def comparison_rows(table: PaperTable, collected: list[CellRuns], checks: Checks | None = None) -> list[dict[str, Any]]:
+    """Each claim of the paper recomputed on our runs: the test, its floor (p_min), Holm over the table,
+    the 95 % CI of the difference, the paper's difference, both arms' learning checks, the settings the
+    arms differ in beyond the method, and the verdict (report/verdicts.py)."""
+    checks = learning_checks(collected) if checks is None else checks
     by_cell = {(cr.cell.system, cr.cell.column): cr for cr in collected}
-    rows = []
+    rows, pending = [], []
     for comp in table.comparisons:
         for column in comp.columns or list(table.columns):
             a, b = by_cell.get((comp.a, column)), by_cell.get((comp.b, column))
@@ -88,34 +100,42 @@ def comparison_rows(table: PaperTable, collected: list[CellRuns]) -> list[dict[s
             xa = [sa[s] for s in seeds] if paired else list(sa.values())
             xb = [sb[s] for s in seeds] if paired else list(sb.values())
             paper = comp.reported.get(column, {})
-            row = {"column": column, "a": comp.a, "b": comp.b, "metric": comp.metric, "test": comp.test,
-                   "n_a": len(xa), "n_b": len(xb), "mean_diff": NAN, "statistic": NAN, "p": NAN, "p_min": NAN,
-                   "p_holm": NAN, "verdict": "", "paper_t": paper.get("t"), "paper_p": paper.get("p"),
-                   "paper_note": paper.get("note", "")}
+            arms = {comp.a: checks[(comp.a, column)]}
+            if comp.test != "one_sample_t":
+                arms[comp.b] = checks[(comp.b, column)]
+            row = {"column": column, "a": comp.a, "b": comp.b, "claim": verdicts.claim_for(comp, column),
+                   "metric": comp.metric, "test": comp.test,
+                   "n_a": len(xa), "n_b": len(xb), "mean_diff": NAN, "ci_low": NAN, "ci_high": NAN,
+                   "statistic": NAN, "p": NAN, "p_min": NAN, "p_holm": NAN, "verdict": "",
+                   "paper_diff": reported(table, comp.a, column, comp.metric)[0]
+                   - reported(table, comp.b, column, comp.metric)[0],
+                   "paper_t": paper.get("t"), "paper_p": paper.get("p"), "paper_note": paper.get("note", ""),
+                   "learning_a": arms[comp.a].summary(),
+                   "learning_b": arms[comp.b].summary() if comp.b in arms else "paper value",
+                   "confounds": "; ".join(verdicts.confounds(a, b, comp.method_keys)) if b.runs else "",
+                   "verdict_word": "", "verdict_reason": ""}
+            result = None
             if len(xa) >= 2 and len(xb) >= (1 if comp.test == "one_sample_t" else 2):
                 result = stats.compare(xa, xb, comp.test, comp.alternative)
                 row.update(mean_diff=float(np.mean(xa) - np.mean(xb)), statistic=result.statistic, p=result.p,
-                           p_min=result.p_min_possible, verdict=verdict(result), note=result.note)
+                           p_min=result.p_min_possible, note=result.note, ci_low=result.ci[0], ci_high=result.ci[1])
             elif "missing data" in (a.status, b.status):
-                row["verdict"] = next(cr.detail for cr in (a, b) if cr.status == "missing data")
+                row["verdict_reason"] = "no runs: " + next(cr.detail for cr in (a, b) if cr.status == "missing data")
             else:
-                row["verdict"] = f"needs >= 2 runs per arm (have {len(xa)} and {len(xb)})"
+                row["verdict_reason"] = f"needs >= 2 runs per arm (have {len(xa)} and {len(xb)})"
             rows.append(row)
-    if table.holm:
-        tested = [r for r in rows if not math.isnan(r["p"])]
-        for r, adjusted in zip(tested, stats.holm([r["p"] for r in tested])):
-            r["p_holm"] = adjusted
+            pending.append((row, result, arms))
+    tested = [r for r in rows if not math.isnan(r["p"])]
+    for r, adjusted in zip(tested, stats.holm([r["p"] for r in tested])):
+        r["p_holm"] = adjusted
+    for row, result, arms in pending:
+        if result is None:
+            decided = verdicts.Verdict(verdicts.UNTESTABLE, row["verdict_reason"])
+        else:
+            decided = verdicts.decide(row["claim"], row["mean_diff"], result.p, result.p_min_possible, arms,
+                                      result.note, row["p_holm"], row["confounds"].split("; ") if row["confounds"] else [])
+        row.update(verdict=decided.text(), verdict_word=decided.word, verdict_reason=decided.reason)
     return rows
-
-
-def verdict(result: stats.TestResult, alpha: float = 0.05) -> str:
-    if result.p_min_possible >= alpha:
-        tied = "" if result.n_used in (None, result.n_a) else f", {result.n_used} untied"
-        return (f"cannot reach p < {alpha} with n = {result.n_a}/{result.n_b}{tied} "
-                f"(min p {result.p_min_possible:.4f})")
-    if math.isnan(result.p):
-        return result.note or "undefined (identical samples)"
-    return f"p < {alpha}" if result.p < alpha else "not significant"
 
 
 def compute(collected: list[CellRuns]) -> dict[str, Any]:

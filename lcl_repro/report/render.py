@@ -71,18 +71,60 @@ def cells_frame(rows: list[dict[str, Any]], table: PaperTable) -> pd.DataFrame:
     return frame[order].fillna("–")
 
 
-def comparisons_frame(rows: list[dict[str, Any]], holm: bool) -> pd.DataFrame:
+CLAIM_SIGN = {"a>b": ">", "a<b": "<", "a=b": "="}
+
+
+def claim_text(r: dict[str, Any]) -> str:
+    return f"{r['a']} {CLAIM_SIGN.get(r.get('claim', ''), 'vs')} {r['b']}"
+
+
+def fmt_ci(low: Any, high: Any, digits: int = 2) -> str:
+    if low is None or (isinstance(low, float) and math.isnan(low)):
+        return "–"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def comparisons_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The claims and their verdicts: the paper's direction, our difference with its 95 % CI beside the
+    paper's, the raw p (the papers' convention) and Holm's over the table (docs/verdicts.md)."""
     out = []
     for r in rows:
-        line = {"dataset": r["column"], "comparison": f"{r['a']} vs {r['b']}", "metric": r["metric"],
-                "test": r["test"], "n": f"{r['n_a']}/{'paper' if r['test'] == 'one_sample_t' else r['n_b']}", "Δ mean": fmt(r["mean_diff"], digits=2),
-                "statistic": fmt(r["statistic"], digits=2), "p": fmt_p(r["p"]), "min p": fmt_p(r["p_min"]) if r["p_min"] else "none"}
-        if holm:
-            line["p (Holm)"] = fmt_p(r["p_holm"])
-        line["verdict"] = r["verdict"]
-        line["paper t"] = fmt(r["paper_t"], digits=2) if r["paper_t"] is not None else "–"
-        line["paper p"] = fmt_p(r["paper_p"])
-        line["paper note"] = r["paper_note"]
+        out.append({
+            "dataset": r["column"], "claim": claim_text(r), "metric": r["metric"], "test": r["test"],
+            "n": f"{r['n_a']}/{'paper' if r['test'] == 'one_sample_t' else r['n_b']}",
+            "Δ mean": fmt(r["mean_diff"], digits=2), "95% CI": fmt_ci(r.get("ci_low"), r.get("ci_high")),
+            "paper Δ": fmt(r.get("paper_diff", float("nan")), digits=2),
+            "statistic": fmt(r["statistic"], digits=2), "p": fmt_p(r["p"]), "p (Holm)": fmt_p(r.get("p_holm")),
+            "min p": fmt_p(r["p_min"]) if r["p_min"] else "none",
+            "paper t": fmt(r["paper_t"], digits=2) if r["paper_t"] is not None else "–",
+            "paper p": fmt_p(r["paper_p"]), "verdict": r["verdict"], "paper note": r["paper_note"]})
+    return pd.DataFrame(out)
+
+
+LEARNING_HEADER = {
+    "beats_trivial": "beats majority class", "beats_chance": "beats chance", "single_class": "one class",
+    "mcc": "MCC", "kappa": "κ", "fit": "train CE / H(prior)", "still_improving": "best = last epoch",
+    "learned": "learned"}
+
+
+def learning_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One line per cell with runs: the learning checks of report/learning.py, counts over its runs."""
+    out, seen = [], set()
+    for r in rows:
+        if r["status"] in ("literature", "missing data", "not run") or (r["column"], r["system"]) in seen:
+            continue
+        seen.add((r["column"], r["system"]))
+        line = {"dataset": r["column"], "system": r["system"]}
+        for key, title in LEARNING_HEADER.items():
+            value = r.get(key)
+            if key in ("mcc", "kappa", "fit"):
+                line[title] = fmt(value, digits=2)
+            elif key in ("beats_trivial", "beats_chance", "single_class"):
+                line[title] = "–" if value is None or math.isnan(value) else f"{int(value)}/{r['checked']}"
+            elif key == "still_improving":
+                line[title] = f"{int(value)}/{r['n']}"
+            else:
+                line[title] = value or "–"
         out.append(line)
     return pd.DataFrame(out)
 
@@ -95,9 +137,13 @@ def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seed
     folder.mkdir(parents=True, exist_ok=True)
     cells = cells_frame(cell_rows, table)
     parts = [*header(table, scale, encoder, seeds, extra), "", cells.to_markdown(index=False)]
+    learning = learning_frame(cell_rows)
+    if not learning.empty:
+        parts += ["", "## Learning checks (per cell, from the run records; rules: docs/verdicts.md)", "",
+                  learning.to_markdown(index=False)]
     if comparison_rows:
-        parts += ["", "## Significance tests (recomputed on our runs; the paper's t and p beside them)", "",
-                  comparisons_frame(comparison_rows, table.holm).to_markdown(index=False)]
+        parts += ["", "## Claims and verdicts (recomputed on our runs; the paper's difference, t and p beside them)",
+                  "", comparisons_frame(comparison_rows).to_markdown(index=False)]
     if table.notes:
         parts += ["", "## Notes", *[f"- {n}" for n in table.notes]]
     if compute and compute["runs"]:

@@ -22,6 +22,7 @@ class TestResult:
     n_b: int  # one_sample_t: 1 (the printed value)
     note: str = ""
     n_used: int | None = None  # wilcoxon: the pairs whose difference is not zero (scipy drops the others)
+    ci: tuple[float, float] = (float("nan"), float("nan"))  # 95 % CI of mean(a) - mean(b): see `mean_diff_ci`
 
 
 def min_p(test: str, n_a: int, n_b: int, alternative: str = "two-sided") -> float:
@@ -41,7 +42,33 @@ def compare(a, b, test: str, alternative: str = "two-sided") -> TestResult:
     one_sample_t tests a against the single value b[0]."""
     with warnings.catch_warnings():  # scipy warns on near-identical samples; the note says it instead
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _compare(a, b, test, alternative)
+        result = _compare(a, b, test, alternative)
+        result.ci = mean_diff_ci(a, b, test)
+        return result
+
+
+def mean_diff_ci(a, b, test: str, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided CI of mean(a) - mean(b) from the t distribution: of the paired differences for paired
+    tests (paired_t, wilcoxon), Welch's for unpaired ones (welch, mannwhitney), a's mean less the printed
+    value for one_sample_t. The rank tests' p is not from this interval; it shows the size and spread of
+    the difference on the scale of the scores (the forest plots)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if test in ("paired_t", "wilcoxon"):
+        sample, shift = a - b, 0.0
+    elif test == "one_sample_t":
+        sample, shift = a, float(b[0])
+    else:
+        if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
+            diff = float(np.mean(a) - np.mean(b)) if len(a) and len(b) else float("nan")
+            return (diff, diff) if len(a) > 1 and len(b) > 1 else (float("nan"), float("nan"))
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
+        return float(ci.low), float(ci.high)
+    if len(sample) < 2:
+        return float("nan"), float("nan")
+    if np.ptp(sample) == 0:
+        return float(sample[0] - shift), float(sample[0] - shift)
+    ci = stats.ttest_1samp(sample, 0.0).confidence_interval(level)
+    return float(ci.low) - shift, float(ci.high) - shift
 
 
 def _compare(a, b, test: str, alternative: str) -> TestResult:

@@ -49,12 +49,24 @@ class Column:
     note: str = ""
 
 
+CLAIMS = ("a>b", "a<b", "a=b")  # the paper says a is better, worse, or no different (docs/verdicts.md)
+
+
 @dataclass
 class Comparison:
-    """One significance test the paper makes: system `a` vs system `b` on each listed column."""
+    """One claim the paper makes, as a test: system `a` vs system `b` on each listed column. `claim` is the
+    direction the paper states (its table, its t, or its prose, quoted in `quote`), per column where
+    `column_claims` overrides it; the report's verdict follows from it (report/verdicts.py)."""
 
     a: str = "???"
     b: str = "???"
+    claim: str = "???"  # a>b | a<b | a=b
+    column_claims: dict[str, str] = field(default_factory=dict)  # column -> claim where it differs
+    quote: str = ""  # the paper's words and where they are, when the claim is prose
+    # Resolved-config keys whose values differ between the arms *because* they are the method being
+    # compared (e.g. CE trains on originals only, LCL on two views). Any other key that differs, beyond
+    # keys only one method has, marks the verdict "confounded" (docs/verdicts.md#confounds).
+    method_keys: list[str] = field(default_factory=list)
     metric: str = "accuracy"
     # welch | paired_t | wilcoxon | mannwhitney (report/stats.py), or one_sample_t: `a`'s runs against the
     # value the paper prints for `b`, a literature row that has no runs (the only test such a row allows)
@@ -86,7 +98,6 @@ class PaperTable:
     reported: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # system -> column -> metric -> [mean, sd]
     reported_n: Optional[int] = None
     comparisons: list[Comparison] = field(default_factory=list)
-    holm: bool = False  # Holm-correct the p-values of all comparisons together
     figures: list[str] = field(default_factory=lambda: ["bar", "learning_curves"])
     figure_columns: Optional[list[str]] = None  # columns the per-column figures draw (null = all)
     minority_label: Optional[str] = None  # imbalance tables: the class whose F1 is "minority"
@@ -161,6 +172,12 @@ def check_table(t: PaperTable, path: Path) -> None:
         for column in comp.columns or []:
             if column not in t.columns:
                 fail(f"comparison names unknown column {column!r}")
+        for claim in [comp.claim, *comp.column_claims.values()]:
+            if claim not in CLAIMS:
+                fail(f"comparison {comp.a} vs {comp.b}: claim {claim!r}; allowed: {', '.join(CLAIMS)}")
+        for column in comp.column_claims:
+            if column not in t.columns:
+                fail(f"comparison {comp.a} vs {comp.b}: column_claims names unknown column {column!r}")
         check_comparison(t, comp, fail)
     for column in (t.cpu_columns or []) + (t.figure_columns or []):
         if column not in t.columns:
