@@ -27,7 +27,7 @@ data: ## link the local copy SHARED_DATA as data/ when present, else download th
 	elif [ -d $(SHARED_DATA) ]; then ln -s $(SHARED_DATA) data && echo "linked data -> $(SHARED_DATA)"; \
 	else $(PY) scripts/fetch_data.py data; fi
 
-# bf16 roughly halves an LCL step where the CPU has native bf16 (README, bf16 on CPU): the demo spends that on a
+# bf16 roughly halves an LCL step where the CPU has native bf16 (docs/performance.md#bf16-on-cpu): the demo spends that on a
 # second epoch, which brings it closer to the 5-epoch protocol. Elsewhere it stays one fp32 epoch.
 DEMO_RUN = $(shell $(PY) -c 'from lcl_repro.train.hardware import cpu_supports_bf16 as bf16; print("hardware=cpu_bf16 method.epochs=2" if bf16() else "method.epochs=1")')
 

@@ -5,15 +5,22 @@
 - every `docs/<page>.md#<anchor>` reference, and every relative link in the Markdown pages, resolves to
   a file inside the repository and, where it names one, to a heading of that file;
 - the checksums in docs/datasets.md are the ones scripts/fetch_data.py verifies (and, when the real
-  files are present, the files' own).
+  files are present, the files' own);
+- every command in a `bash` block of README.md and docs/*.md runs something that exists: a Make target
+  of the Makefile, a module or script of the repository, config options under conf/; and (slow) every
+  `python run.py` there composes and validates, each job of a multirun included;
+- README.md stays the five-minute overview: at most 250 lines, the two set-up commands first, the
+  verdict markers that the results report fills.
 
-Fast: reads text files only (and hashes the real data files when they are present)."""
+Fast: reads text files only (and hashes the real data files when they are present), except the test
+marked slow, which composes each documented run."""
 from __future__ import annotations
 
 import functools
 import hashlib
 import importlib.util
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +207,104 @@ def test_datasets_doc_checksums_match_the_files_present():
             wrong.append(path)
     assert compared, f"no documented file found under {DATA}"
     assert not wrong, f"content differs from docs/datasets.md: {wrong}"
+
+
+# --------------------------------------------------------------------------- commands in the pages
+PAGES = ["README.md", *sorted(f"docs/{p.name}" for p in (REPO / "docs").glob("*.md"))]
+PLACEHOLDER = re.compile(r"\.\.\.|<[^>]*>|…")  # `...`, `<table>`: a pattern, not a command
+MAKE_TARGETS = set(re.findall(r"^([A-Za-z0-9_.-]+):", (REPO / "Makefile").read_text(), flags=re.M))
+
+
+def documented_commands() -> list[tuple[str, int, list[str]]]:
+    """(page, line, words) of each command in a ```bash block of README.md and docs/*.md, comments
+    and `VAR=value` prefixes dropped; commands with a placeholder are left out."""
+    found = []
+    for page in PAGES:
+        fenced = False
+        for number, line in enumerate((REPO / page).read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith("```"):
+                fenced = line.strip() == "```bash" if not fenced else False
+                continue
+            if not fenced or PLACEHOLDER.search(line):
+                continue
+            words = shlex.split(line, comments=True)
+            while words and re.match(r"^[A-Z_]+=", words[0]):
+                words.pop(0)
+            if words:
+                found.append((page, number, words))
+    return found
+
+
+COMMANDS = documented_commands()
+
+
+def run_overrides(words: list[str]) -> list[str] | None:
+    """The arguments of `python run.py ...`, or None for another command."""
+    if words[:2] in (["python", "run.py"], [".venv/bin/python", "run.py"]):
+        return words[2:]
+    return None
+
+
+def test_the_pages_hold_commands():
+    pages = {page for page, _, _ in COMMANDS}
+    assert {"README.md", "docs/usage.md", "docs/tables.md", "docs/cluster.md"} <= pages
+    assert sum(run_overrides(words) is not None for _, _, words in COMMANDS) >= 8
+
+
+def test_every_documented_command_names_what_exists():
+    broken = []
+    for page, number, words in COMMANDS:
+        where = f"{page}:{number}: {' '.join(words)}"
+        if words[0] == "make":
+            targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+            broken += [f"{where}: no Make target {t!r}" for t in targets if t not in MAKE_TARGETS]
+        elif words[0].endswith("python") and len(words) > 1:
+            if words[1] == "-m":
+                module = REPO / words[2].replace(".", "/")
+                if not (module.with_suffix(".py").is_file() or (module / "__main__.py").is_file()):
+                    broken.append(f"{where}: no module {words[2]} to run")
+            elif not (REPO / words[1]).is_file():
+                broken.append(f"{where}: no file {words[1]}")
+        for word in words:  # group=option[,option]: each option is a file under conf/<group>/
+            key, _, value = word.lstrip("+").partition("=")
+            folder = REPO / "conf" / key
+            if value and "." not in key and folder.is_dir():
+                broken += [f"{where}: no conf/{key}/{option}.yaml" for option in value.split(",")
+                           if not (folder / f"{option}.yaml").is_file()]
+    assert not broken, "\n".join(broken)
+
+
+@pytest.mark.slow
+def test_every_documented_run_composes_and_validates():
+    """Each `python run.py` of the pages passes the checks `run.py` makes before any work, every job of a
+    multirun included (a launcher of `hydra/launcher=` is not started)."""
+    from lcl_repro.cli import expand_ranges, preflight
+
+    failed = []
+    for page, number, words in COMMANDS:
+        args = run_overrides(words)
+        if args is None:
+            continue
+        try:
+            preflight(expand_ranges(args))
+        except SystemExit as stop:
+            failed.append(f"{page}:{number}: {' '.join(words)}: exit {stop.code}")
+    assert not failed, "\n".join(failed)
+
+
+def test_readme_is_the_five_minute_overview():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines: move depth into docs/"
+    first_block = text.split("```bash", 1)[1].split("```", 1)[0]
+    assert [w.split()[:2] for w in first_block.splitlines() if w.startswith("make")] == [["make", "demo"],
+                                                                                        ["make", "test"]]
+    assert text.count("<!-- verdicts:begin -->") == text.count("<!-- verdicts:end -->") == 1
+    assert text.index("<!-- verdicts:begin -->") < text.index("<!-- verdicts:end -->")
+
+
+def test_every_docs_page_is_in_the_index():
+    index = (REPO / "docs" / "README.md").read_text(encoding="utf-8")
+    missing = [p.name for p in (REPO / "docs").glob("*.md")
+               if p.name != "README.md" and f"]({p.name}" not in index and f"`{p.name}`" not in index]
+    assert not missing, f"docs/README.md does not list {missing}"

@@ -2,7 +2,7 @@
 run with a diagnostic and no record; no secret reaches any file; reruns are bit-for-bit identical.
 
 The end-to-end cases go through `python run.py` (exit status, stderr, files left); the range checks,
-which all share one code path, run in-process. README "When something is wrong" lists the messages."""
+which all share one code path, run in-process. docs/faults.md lists the messages."""
 from __future__ import annotations
 
 import json

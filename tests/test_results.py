@@ -35,7 +35,7 @@ def data_dir() -> str:
 
 @needs_data
 @pytest.mark.skipif(not COMMITTED, reason="no report committed under results/reports/ yet; "
-                    "`make lcl-table1 SCALE=cpu OUTPUT_ROOT=results` makes the first (see README, Paper tables)")
+                    "`make lcl-table1 SCALE=cpu OUTPUT_ROOT=results` makes the first (see docs/tables.md)")
 @pytest.mark.parametrize("table,scale,folder", COMMITTED, ids=[f"{t}-{s}" for t, s, _ in COMMITTED])
 @pytest.mark.slow
 def test_committed_report_is_what_the_committed_runs_print(table, scale, folder, tmp_path, monkeypatch):

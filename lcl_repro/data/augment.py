@@ -15,7 +15,7 @@ that behaviour from its description (no nlpaug code):
   anything else -> lower case.
 * The text outside the replaced words is kept byte for byte (spacing, punctuation, emoji).
 
-Deliberate differences from nlpaug, recorded for the run record and the README:
+Deliberate differences from nlpaug, recorded for the run record and docs/objectives.md#lcl-batches-and-wordnet-views:
 
 * **No part-of-speech tagger.** nlpaug tags with NLTK's ``averaged_perceptron_tagger_eng`` and takes
   synonyms only from synsets of that part of speech. That data has no offline source (nltk.download

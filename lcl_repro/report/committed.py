@@ -22,7 +22,7 @@ from lcl_repro.errors import ConfigError
 
 RESULTS = "results"
 COMPARED = ("report.md", "cells.csv", "comparisons.csv")  # figures are drawings of the same numbers
-# The run overrides every committed result was made with (bf16 after its parity check, README "bf16 on CPU";
+# The run overrides every committed result was made with (bf16 after its parity check, docs/performance.md#bf16-on-cpu;
 # no embeddings, to keep results/ small): a report only finds runs of the same settings.
 COMMITTED_EXTRA = "[hardware=cpu_bf16,save_embeddings=false]"
 
