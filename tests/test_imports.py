@@ -9,10 +9,11 @@ top of a module: a function-level import is no way around a circle, only a way t
 `Registry` of its own modules (lcl_repro/registry.py) imports them all when first asked for an entry, so
 an import of such a package from outside it points at each of its modules too. Fast: parses files only.
 
-`python -m tests.test_imports` prints the circles (nothing when there are none)."""
+`python -m tests.test_imports` prints the circles, or says there are none."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import networkx as nx
@@ -60,6 +61,7 @@ def _keeps_a_registry_of_its_modules(tree: ast.AST) -> bool:
                for node in ast.walk(tree))
 
 
+@functools.cache
 def import_graph() -> nx.DiGraph:
     files = {module_name(path): path for path in sorted((REPO / PACKAGE).rglob("*.py"))}
     modules = set(files)
@@ -113,6 +115,18 @@ def test_a_circle_is_found():
     graph = nx.DiGraph()
     graph.add_edges_from([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")], line=1)
     assert circles(graph) == ["3 modules in a circle:\n  a -> b (line 1)\n  b -> c (line 1)\n  c -> a (line 1)"]
+
+
+def test_schemas_sit_below_the_registries_and_composition_above_both():
+    graph = import_graph()
+    reach = {module: nx.descendants(graph, module) for module in graph}
+    assert reach["lcl_repro.config"] <= {"lcl_repro.choices"}  # the base: schemas and their fixed choices
+    for registry, member in (("lcl_repro.methods", "lcl_repro.methods.lcl"),
+                             ("lcl_repro.data.formats", "lcl_repro.data.formats.emoint")):
+        assert "lcl_repro.config" in reach[member]  # an entry's schema extends the shared one
+        assert not (reach[registry] | reach[member]) & {"lcl_repro.compose", "lcl_repro.validation"}
+    assert {"lcl_repro.config", "lcl_repro.methods", "lcl_repro.data.formats"} <= reach["lcl_repro.compose"]
+    assert "lcl_repro.compose" in reach["lcl_repro.validation"]
 
 
 def test_no_import_circle_in_the_package():
