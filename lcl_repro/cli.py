@@ -6,13 +6,17 @@ a multirun (same as `-m key=range(a,b+1)`). Bad input exits with status 2 and on
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from pathlib import Path
 
 from lcl_repro.compose import (compose, config_loader, exit_on_user_error, hydra_initialised, hydra_main,
                                parse_overrides)
 from lcl_repro.env import configure_offline_mode
-from lcl_repro.errors import ConfigError
+from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, ConfigError, Terminated
+
+BUSY_PREFIX = "busy, not run: "  # report/sweep.py collects these lines
+NOT_RUN: list[str] = []  # jobs of this multirun another process was training
 
 RANGE = re.compile(r"^(?P<key>[+~]*[\w.]+)=(?P<a>-?\d+)\.\.(?P<b>-?\d+)$")
 
@@ -38,10 +42,21 @@ def expand_ranges(argv: list[str]) -> list[str]:
 def _task(cfg) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
+    from hydra.types import RunMode
+
     from lcl_repro import pipeline
+    from lcl_repro.track.lock import AlreadyRunning
 
     with exit_on_user_error():  # no record is written for either
-        result = pipeline.run(cfg, HydraConfig.get().overrides.task)
+        try:
+            result = pipeline.run(cfg, HydraConfig.get().overrides.task)
+        except AlreadyRunning as busy:
+            if HydraConfig.get().mode != RunMode.MULTIRUN:
+                raise
+            # Parallel sweeps share an output root: the other process's record is the one wanted.
+            print(f"{BUSY_PREFIX}{busy.folder} is being trained by another process{busy.holder}; going on", flush=True)
+            NOT_RUN.append(f"{busy.folder}: being trained by another process{busy.holder}")
+            return None
     # The validation score of the selected epoch: what Optuna sweeps maximise.
     return (result.get("validation") or {}).get(cfg.dataset.selection_metric)
 
@@ -126,14 +141,34 @@ def preflight(args: list[str]) -> None:
                     checked.add(folder)
 
 
+def raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def interrupted(err: KeyboardInterrupt) -> int:
+    """One line for Ctrl-C or SIGTERM (every lock and temporary file is gone by now); its exit status."""
+    what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted (Ctrl-C)"
+    print(f"{what}: rerun the same command to resume (finished runs are skipped, an unfinished one resumes from "
+          f"its last epoch checkpoint)", file=sys.stderr, flush=True)
+    return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> None:
     configure_offline_mode()
-    with exit_on_user_error():
-        args = expand_ranges(sys.argv[1:] if argv is None else argv)
-    if not {"--help", "-h", "--cfg", "-c", "--info", "--hydra-help"} & set(args):
-        preflight(args)
-    sys.argv = [sys.argv[0], *args]
-    hydra_main(_task)()
+    signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        with exit_on_user_error():
+            args = expand_ranges(sys.argv[1:] if argv is None else argv)
+        if not {"--help", "-h", "--cfg", "-c", "--info", "--hydra-help"} & set(args):
+            preflight(args)
+        sys.argv = [sys.argv[0], *args]
+        hydra_main(_task)()
+    except KeyboardInterrupt as err:
+        sys.exit(interrupted(err))
+    if NOT_RUN:
+        print(f"not run: {len(NOT_RUN)} job(s) trained by another process, left to it: " + "; ".join(NOT_RUN) +
+              " (rerun the same command once they finish: finished runs are skipped)", file=sys.stderr, flush=True)
+        sys.exit(EXIT_BUSY)
 
 
 if __name__ == "__main__":

@@ -116,9 +116,10 @@ USER_ERRORS = (UserError, NonFiniteLossError)  # a non-finite loss: its usual ca
 
 
 def report_user_error(err: BaseException, where: str = "") -> int:
-    """Print `error: <one line><where>` on stderr; returns the exit status of bad input."""
+    """Print `error: <one line><where>` on stderr; returns the exit status of bad input (a fault of
+    the machine, such as a full disk, has its own: lcl_repro/errors.py)."""
     print(f"error: {one_line(str(err))}{where}", file=sys.stderr, flush=True)
-    return EXIT_USER_ERROR
+    return getattr(err, "exit_code", EXIT_USER_ERROR)
 
 
 @contextmanager

@@ -3,6 +3,11 @@ process exits with status 2; nothing half-written is left behind (records are wr
 from __future__ import annotations
 
 EXIT_USER_ERROR = 2
+# Faults of the machine, each with its own status (sysexits.h's EX_IOERR / EX_TEMPFAIL; 128 + signal).
+EXIT_NO_SPACE = 74
+EXIT_BUSY = 75  # a multirun skipped jobs another process is training: rerun later to count them
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM
 FETCH_DATA_HINT = "run `make data` (links a local copy of the datasets when present, else downloads the originals)"
 
 
@@ -27,3 +32,14 @@ class NonFiniteLossError(RuntimeError):
     `nonfinite_loss.json` (stage, epoch, step, batch rows and uids, loss terms) into its run folder and
     no metrics.json/DONE; the command line prints one line and exits with status 2, like bad input
     (the usual cause is a setting: a learning rate far too high)."""
+
+
+class NoSpaceLeft(UserError):
+    """The disk filled while writing a record, checkpoint or cache: one line naming the file and the
+    space needed; exit status 74. The file being written is removed; what was finished stays."""
+
+    exit_code = EXIT_NO_SPACE
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every `finally` (run locks, temporaries) runs before exit 143."""

@@ -123,9 +123,9 @@ def run(cfg: DictConfig, overrides: Iterable[str] = ()) -> dict:
 
 
 def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
-    if cfg.overwrite and folder.exists() and not cfg.dry_run:
-        run_lock.clear(folder)
-    done = record.finished(folder, cfg)
+    # overwrite=true clears the folder only once data, encoder and caches are loaded and checked
+    # (below): a redo that stops on bad input leaves the finished run as it was.
+    done = None if cfg.overwrite else record.finished(folder, cfg)
     if done is not None:
         record.same_data(folder, done, record.data_identity(load_data(cfg)))
         result = read_json(folder / "metrics.json")
@@ -135,7 +135,7 @@ def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
         print_summary(result, folder)
         return result
     if cfg.dry_run:
-        status = "resume from checkpoint" if checkpoint.path(folder).exists() else "new run"
+        status = dry_run_status(cfg, folder)
         print(config_dump(cfg))
         print(f"run folder: {folder} ({status})", flush=True)
         return {}
@@ -143,7 +143,7 @@ def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
 
     from lcl_repro.methods import build_objective
     from lcl_repro.track.logger import make_tracker
-    from lcl_repro.train.loop import Trainer
+    from lcl_repro.train.loop import Trainer, check_trains
     from lcl_repro.train.seed import seed_everything
 
     started = time.perf_counter()
@@ -152,6 +152,10 @@ def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
     splits, facts, vocab_size = prepare_data(cfg, progress)
     seed_everything(cfg.seed)
     objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab_size).to(device)
+    check_trains(objective, splits, cfg.method.drop_last)
+    if cfg.overwrite and any(entry.name != run_lock.LOCK_NAME for entry in folder.iterdir()):
+        print(f"overwrite: {folder}: its earlier record and checkpoint are replaced", flush=True)
+        run_lock.clear(folder)
     identity = {"fingerprint": record.fingerprint(cfg), "data_hash": facts["data_hash"]}
     stored = checkpoint.identity(folder)
     if stored is not None and stored != identity:
@@ -194,6 +198,21 @@ def _run(cfg: DictConfig, overrides: Iterable[str], folder: Path) -> dict:
         checkpoint.prune(folder)
     print_summary(result, folder)
     return result
+
+
+def dry_run_status(cfg: DictConfig, folder: Path) -> str:
+    """What the real run would do in `folder`, by the rules `_run` applies: an epoch checkpoint is
+    resumed only when it was written under these settings and this data."""
+    if not checkpoint.path(folder).exists():
+        return "overwrite: replaces the finished run, training from the first epoch" if cfg.overwrite and \
+            (folder / record.DONE_FILE).exists() else "new run"
+    if cfg.overwrite:
+        return "overwrite: deletes its checkpoint, training from the first epoch"
+    stored = checkpoint.identity(folder)
+    now = {"fingerprint": record.fingerprint(cfg), "data_hash": record.data_identity(load_data(cfg))["data_hash"]}
+    if stored != now:
+        return "restart: its checkpoint belongs to other settings or data, training from the first epoch"
+    return "resume from checkpoint"
 
 
 def print_summary(result: dict, folder: Path) -> None:

@@ -53,6 +53,7 @@ import json
 import math
 import random
 import re
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
@@ -226,6 +227,11 @@ def _texts_digest(texts: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()
 
 
+def _views_digest(views: Sequence[str], stats: dict) -> str:
+    """The checksum a views cache file stores of its own content (an edited view is never used)."""
+    return hashlib.sha256(json.dumps([list(views), stats], sort_keys=True).encode()).hexdigest()
+
+
 @dataclass
 class AugmentStats:
     """Coverage of one augmentation run."""
@@ -270,13 +276,18 @@ def augment_texts(texts: Sequence[str], *, seed: int, p: float = 0.3, max_words:
     path = cache_path(cache_dir, cache_key, seed, p, min_words, max_words, source, count_over)
     digest = _texts_digest(texts)
     if path.exists():
-        try:
+        try:  # used only when the views and statistics match the checksum written with them
             stored = json.loads(path.read_text())
-            if stored["meta"]["inputs_sha256"] == digest and len(stored["texts"]) == len(texts):
+            if stored["meta"].get("views_sha256") != _views_digest(stored["texts"], stored["stats"]):
+                damage = "its views do not match the checksum written with them"
+            elif stored["meta"]["inputs_sha256"] != digest or len(stored["texts"]) != len(texts):
+                damage = "it holds the views of other texts"
+            else:
                 views = list(stored["texts"])
                 return (views, AugmentStats(**stored["stats"])) if return_stats else views
-        except (ValueError, KeyError, TypeError):
-            pass  # unreadable or foreign file: recompute and overwrite
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            damage = f"it cannot be read ({type(err).__name__})"
+        print(f"rebuild: {path}: {damage}; the views are recomputed", file=sys.stderr, flush=True)
     lookup = synonyms if synonyms is not None else wordnet_synonyms()
     disable = (True if len(texts) < PROGRESS_MIN_TEXTS else None) if progress is None else not progress
     counts = [replace_words(text, text_rng(seed, i), lookup, p, min_words, max_words, count_over)
@@ -286,7 +297,7 @@ def augment_texts(texts: Sequence[str], *, seed: int, p: float = 0.3, max_words:
     write_json(path, {"meta": {"cache_key": cache_key, "seed": seed, "p": p, "min_words": min_words,
                                "max_words": max_words, "count_over": count_over, "source": source,
                                "version": AUGMENTER_VERSION,
-                               "inputs_sha256": digest},
+                               "inputs_sha256": digest, "views_sha256": _views_digest(views, asdict(stats))},
                       "stats": asdict(stats), "texts": views})
     return (views, stats) if return_stats else views
 

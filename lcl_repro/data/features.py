@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -16,10 +17,11 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from lcl_repro.data.base import SPLITS, TextDataset
-from lcl_repro.track.files import default_mode
+from lcl_repro.track.files import default_mode, raise_if_disk_full, write_json
 
 TOKEN_COLUMNS = ("input_ids", "attention_mask", "token_type_ids")
 FEATURES_VERSION = 1  # bump when the cached layout changes
+CHECKSUM_FILE = "checksums.json"  # sha256 of every file of a cache folder, written with it
 
 
 def content_hash(data: TextDataset, extra: dict) -> str:
@@ -50,7 +52,14 @@ def tokenize(data: TextDataset, tokenizer: PreTrainedTokenizerBase, max_length: 
                               "aug": hashlib.sha256(json.dumps(augmented, sort_keys=True).encode()).hexdigest() if augmented else None})
     path = Path(cache_dir) / "features" / f"{data.name}-{key}"
     if path.exists():
-        return datasets.load_from_disk(str(path)), key
+        damage = cache_damage(path)
+        if damage is None:
+            try:
+                return datasets.load_from_disk(str(path)), key
+            except Exception as err:  # whatever Arrow raises on a file its checksum vouched for
+                damage = f"cannot be read ({type(err).__name__})"
+        print(f"rebuild: {path}: {damage}; the cache is rebuilt from the data", file=sys.stderr, flush=True)
+        discard(path)
 
     def encode(batch: dict, prefix: str = "") -> dict:
         source = "aug_" if prefix else ""
@@ -74,12 +83,55 @@ def tokenize(data: TextDataset, tokenizer: PreTrainedTokenizerBase, max_length: 
     try:
         os.chmod(tmp, default_mode(directory=True))
         result.save_to_disk(str(tmp))
+        write_json(tmp / CHECKSUM_FILE, {"format": 1, "files": folder_checksums(tmp)})
         tmp.rename(path)  # atomic: a half-written cache is never picked up
-    except OSError:
+    except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         if not path.exists():
+            raise_if_disk_full(err, path, result_bytes(result))
             raise
     return datasets.load_from_disk(str(path)), key
+
+
+def folder_checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file under a cache folder but the checksum file itself, by relative path."""
+    out = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and path.name != CHECKSUM_FILE:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            out[path.relative_to(folder).as_posix()] = digest.hexdigest()
+    return out
+
+
+def cache_damage(folder: Path) -> str | None:
+    """Why a feature cache folder cannot be used (None: it matches the checksums written with it)."""
+    try:
+        stored = json.loads((Path(folder) / CHECKSUM_FILE).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"no readable {CHECKSUM_FILE} (damaged, or written before caches carried checksums)"
+    now = folder_checksums(folder)
+    changed = sorted(name for name in stored.keys() | now.keys() if stored.get(name) != now.get(name))
+    if changed:
+        return f"{changed[0]} does not match the checksum written with it" + \
+            (f" ({len(changed)} files differ)" if len(changed) > 1 else "")
+    return None
+
+
+def discard(folder: Path) -> None:
+    """Remove a damaged cache folder: renamed away first, so no reader ever sees it half-deleted."""
+    trash = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".damaged", dir=folder.parent))
+    try:
+        folder.rename(trash / "cache")
+    except OSError:  # another process rebuilt or discarded it meanwhile
+        pass
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def result_bytes(result: datasets.DatasetDict) -> int:
+    return sum(ds.data.nbytes for ds in result.values())
 
 
 class Collator:

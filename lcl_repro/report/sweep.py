@@ -6,7 +6,9 @@
 Cells that share their overrides become one `python run.py -m method=a,b dataset=x,y seed=0,1 ...`
 invocation, so a table is a handful of readable Hydra commands (printed before each starts). Cells
 whose data is missing are reported with the fetch command and skipped, never silently dropped.
-Exit status: 0 when every launched sweep succeeded, 1 otherwise (the report still shows what finished).
+Exit status: 0 when every launched sweep succeeded, 1 otherwise (the report still shows what finished),
+75 when runs another process was training were left to it (listed at the end; `wait_busy=true`
+waits for that process and reruns their commands instead), 130 on Ctrl-C.
 `plan=true` trains nothing: it prints the cost plan (lcl_repro/report/plan.py) of the same runs.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from lcl_repro.compose import compose, entry_point
-from lcl_repro.errors import UserError
+from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserError
 from lcl_repro.report.cli_args import ReportArgs, parse_args
 from lcl_repro.report.collect import FETCH
 from lcl_repro.report.tables import Cell, cells, load_table, missing_data, seeds_for
@@ -75,22 +77,74 @@ def main(argv: list[str] | None = None) -> int:
     commands = sweep_commands(runnable, seeds, extra)
     print(f"{table.name} at scale={args.scale}: {len(runnable)} cells x {len(seeds)} seeds "
           f"in {len(commands)} Hydra multirun command(s)", flush=True)
-    failed = []
-    for i, command in enumerate(commands, 1):
-        shown = " ".join(["python run.py", *command])
-        print(f"\n[{i}/{len(commands)}] {shown}", flush=True)
-        if args.dry_run:
-            continue
-        started = time.perf_counter()
-        code = subprocess.call([sys.executable, str(RUN_PY), *command])
-        print(f"[{i}/{len(commands)}] exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
-        if code != 0:
-            failed.append(shown)
+    try:
+        return launch(commands, args.dry_run, args.wait_busy)
+    except KeyboardInterrupt:  # Ctrl-C reaches the run too, which keeps its last epoch checkpoint
+        print("interrupted (Ctrl-C): rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def run_command(command: list[str]) -> tuple[int, list[str]]:
+    """Run one `run.py -m` command, passing its output through; its exit status and the run folders it
+    left to another process that was training them (lcl_repro/cli.py, BUSY_PREFIX lines)."""
+    from lcl_repro.cli import BUSY_PREFIX
+
+    busy = []
+    with subprocess.Popen([sys.executable, str(RUN_PY), *command], stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            if line.startswith(BUSY_PREFIX):
+                busy.append(line[len(BUSY_PREFIX):].strip())
+    return proc.returncode, busy
+
+
+def wait_for(folders: list[str], poll_s: float = 10.0) -> None:
+    """Block until no other process holds the lock of any of `folders`."""
+    from lcl_repro.track.lock import held
+
+    for folder in folders:
+        if held(folder):
+            print(f"waiting for {folder} (trained by another process) ...", flush=True)
+        while held(folder):
+            time.sleep(poll_s)
+
+
+def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = False) -> int:
+    """Run the commands one after the other. A run another process is training (parallel sweeps
+    sharing an output root) is left to it and the sweep goes on; with `wait_busy`, its command is
+    run again once that process is done (its finished runs are skipped). Lists what it did not run."""
+    failed, busy = [], {}
+    todo = list(enumerate(commands, 1))
+    while todo:
+        again = []
+        for i, command in todo:
+            shown = " ".join(["python run.py", *command])
+            print(f"\n[{i}/{len(commands)}] {shown}", flush=True)
+            if dry_run:
+                continue
+            started = time.perf_counter()
+            code, left = run_command(command)
+            print(f"[{i}/{len(commands)}] exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+            if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+                raise KeyboardInterrupt
+            busy.update({line.split(" is being trained", 1)[0]: line for line in left})
+            if code == EXIT_BUSY and wait_busy:
+                wait_for([line.split(" is being trained", 1)[0] for line in left])
+                again.append((i, command))
+            elif code not in (0, EXIT_BUSY):
+                failed.append(shown)
+        if again:
+            busy = {}  # the reruns report afresh
+        todo = again
+    if busy:
+        print(f"\nnot run: {len(busy)} run(s) being trained by another process, left to it (rerun this command "
+              f"once it finishes, or pass wait_busy=true to wait):\n  " + "\n  ".join(busy.values()), file=sys.stderr)
     if failed:
         print(f"\n{len(failed)} sweep(s) failed; rerun the same command to resume:\n  " + "\n  ".join(failed),
               file=sys.stderr)
         return 1
-    return 0
+    return EXIT_BUSY if busy else 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,28 @@ LOCK_NAME = ".lock"
 
 
 class AlreadyRunning(UserError):
-    """Another process holds the run folder's lock."""
+    """Another process holds the run folder's lock (`folder`; `holder`: its pid, host and start)."""
+
+    def __init__(self, folder: Path, holder: str):
+        super().__init__(f"{folder} is already running in another process{holder}; wait for it to finish, or stop "
+                         "it and rerun this command to resume")
+        self.folder, self.holder = Path(folder), holder
+
+
+def held(folder: Path) -> bool:
+    """Whether another process holds the lock of `folder` now (takes and drops it when free)."""
+    try:
+        fd = os.open(Path(folder) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _holder(path: Path) -> str:
@@ -61,8 +82,7 @@ def hold(folder: Path) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise AlreadyRunning(f"{folder} is already running in another process{_holder(path)}; wait for it "
-                                 "to finish, or stop it and rerun this command to resume") from None
+            raise AlreadyRunning(folder, _holder(path)) from None
         except BaseException:
             os.close(fd)
             raise

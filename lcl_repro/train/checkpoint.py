@@ -18,7 +18,18 @@ def path(run_dir: Path) -> Path:
 
 
 def save(run_dir: Path, state: dict) -> None:
-    atomic_write(path(run_dir), lambda tmp: torch.save(state, tmp))
+    atomic_write(path(run_dir), lambda tmp: torch.save(state, tmp), size_hint=tensor_bytes(state))
+
+
+def tensor_bytes(state) -> int:
+    """The bytes of the tensors in a (nested) state: about what torch.save writes, for the message of a full disk."""
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, dict):
+        return sum(tensor_bytes(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(tensor_bytes(v) for v in state)
+    return 0
 
 
 def load(run_dir: Path, device: torch.device) -> dict | None:

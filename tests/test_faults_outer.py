@@ -1,0 +1,235 @@
+"""The faults one layer out from the run records (issue 24): nothing that exists is destroyed before its
+replacement is ready, no damaged cache is used, no untrained run is recorded as finished, the
+machine's faults are one line with their own exit status, and a sweep leaves a run another process
+is training to it and goes on. docs/faults.md lists the messages and exit statuses."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lcl_repro import pipeline
+from lcl_repro.errors import EXIT_BUSY, EXIT_NO_SPACE, ConfigError, DataError, NoSpaceLeft
+from lcl_repro.track import lock, record
+from lcl_repro.track.files import atomic_write
+from tests.conftest import DATA, REPO, compose_config, needs_data
+
+BAD = REPO / "tests" / "fixtures" / "bad"
+TINY = ["encoder=tiny", "dataset.limit.train=48", "dataset.limit.validation=24", "dataset.limit.test=24",
+        "method.epochs=1", "method.batch_size=8", "progress=false", "hardware.num_threads=1"]
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "run.py"), *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+# --------------------------------------------------------------------------- 1. overwrite=true destroys nothing early
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("bad,error", [
+    (["data_dir=/nonexistent/data"], DataError),
+    ([f"data_dir={BAD / 'unknown_label'}"], DataError),
+    (["dataset.sampling.few_shot_k=1"], ConfigError),  # 4 examples, batch 8, drop_last: would never train
+], ids=["no_data_dir", "unknown_label", "zero_steps"])
+def test_failed_overwrite_keeps_the_finished_run(tiny_overrides, bad, error):
+    cfg = compose_config(["method=ce", *tiny_overrides, "method.epochs=1", "method.drop_last=true"])
+    pipeline.run(cfg)
+    folder = record.run_dir(cfg)
+    before = {name: (folder / name).read_bytes() for name in files_under(folder)}
+    with pytest.raises(error):
+        pipeline.run(compose_config(["method=ce", *tiny_overrides, "method.epochs=1", "method.drop_last=true",
+                                     "overwrite=true", *bad]), [])
+    assert {name: (folder / name).read_bytes() for name in files_under(folder)} == before
+    assert record.finished(folder, cfg) is not None
+
+
+# --------------------------------------------------------------------------- 2. caches are verified
+@needs_data
+@pytest.mark.slow
+def test_damaged_or_edited_feature_cache_is_rebuilt_never_used(tiny_overrides, capsys):
+    cfg = compose_config(["method=ce", *tiny_overrides])
+    splits, facts, _ = pipeline.prepare_data(cfg, progress=False)
+    cache = Path(cfg.cache_dir) / "features" / f"emoint-{facts['feature_cache']}"
+    arrow = next((cache / "test").glob("*.arrow"))
+    data = bytearray(arrow.read_bytes())
+    data[len(data) // 2] ^= 1  # one edited byte: a token id, a label or a length
+    arrow.write_bytes(bytes(data))
+    again, _, _ = pipeline.prepare_data(cfg, progress=False)
+    err = capsys.readouterr().err
+    assert f"rebuild: {cache}: test/{arrow.name} does not match the checksum written with it" in err
+    assert again.test == splits.test and again.train == splits.train
+    next((cache / "train").glob("*.arrow")).write_bytes(b"truncated")  # Arrow itself would raise on this
+    again, _, _ = pipeline.prepare_data(cfg, progress=False)
+    assert f"rebuild: {cache}: train/" in capsys.readouterr().err
+    assert again.train == splits.train
+    pipeline.prepare_data(cfg, progress=False)
+    assert "rebuild" not in capsys.readouterr().err  # the rebuilt cache is used as it is
+
+
+def test_edited_augmentation_views_are_recomputed_never_used(tmp_path, capsys):
+    from lcl_repro.data.augment import augment_texts
+
+    def synonyms(word: str) -> list[str]:
+        return [word.upper()]
+
+    texts = ["the cat sat on the mat", "a dog ran far away", "birds sing in spring"]
+    kwargs = dict(seed=0, p=0.5, cache_dir=tmp_path, cache_key="t", synonyms=synonyms)
+    views = augment_texts(texts, **kwargs)
+    [path] = tmp_path.glob("*.json")
+    stored = json.loads(path.read_text())
+    stored["texts"][1] = "an edited view"
+    path.write_text(json.dumps(stored))
+    assert augment_texts(texts, **kwargs) == views
+    assert f"rebuild: {path}: its views do not match the checksum written with them" in capsys.readouterr().err
+    path.write_text(path.read_text()[:40])  # truncated
+    assert augment_texts(texts, **kwargs) == views
+    assert f"rebuild: {path}: it cannot be read" in capsys.readouterr().err
+    assert augment_texts(texts, **kwargs) == views
+    assert "rebuild" not in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- 3. a run must train
+@needs_data
+@pytest.mark.slow
+def test_zero_optimizer_steps_is_an_error_before_anything_is_written(tiny_overrides):
+    # LCL's batch of 10 with drop_last on a 2-shot EmoInt split (4 classes x 2 = 8 rows); CE with
+    # LCL's batch settings takes the same path without loading WordNet
+    cfg = compose_config(["method=ce", *tiny_overrides, "dataset.sampling.few_shot_k=2", "method.batch_size=10",
+                          "method.drop_last=true"])
+    with pytest.raises(ConfigError) as err:
+        pipeline.run(cfg)
+    assert str(err.value).startswith("the training split has 8 example(s), fewer than one batch of 10 (stage train) "
+                                     "with method.drop_last=true: no optimizer step would be taken")
+    assert not Path(cfg.output_root).exists()
+
+
+# --------------------------------------------------------------------------- 4. faults of the machine
+def test_full_disk_in_an_atomic_write_names_the_file_and_the_space(tmp_path):
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(b"x" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(NoSpaceLeft) as err:
+        atomic_write(tmp_path / "metrics.json", write, size_hint=5 << 20)
+    assert err.value.exit_code == EXIT_NO_SPACE == 74
+    assert f"while writing {tmp_path / 'metrics.json'} (needs at least 5.0 MB, " in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # the partial file is gone
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MB filesystem (tmpfs): needs root and mount, else the test is skipped."""
+    where = tmp_path / "small"
+    where.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield where
+    subprocess.run(["umount", str(where)], capture_output=True)
+
+
+@needs_data
+@pytest.mark.slow
+def test_full_disk_is_one_line_with_exit_74_and_no_partial_file(small_disk, tmp_path):
+    """The checkpoint of the tiny encoder (11 MB) does not fit a 4 MB disk: torch.save's own error
+    ("unexpected pos") becomes one line naming the file and the space it needs."""
+    done = run_cli(*TINY, f"data_dir={DATA}", f"output_root={small_disk}", f"cache_dir={tmp_path / 'cache'}")
+    assert done.returncode == EXIT_NO_SPACE, done.stderr[-3000:]
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: no space left on the device of ") and "checkpoint/last.pt (needs at least 11" in line
+    assert not [p for p in small_disk.rglob("*") if p.name.endswith(".tmp") or p.name == lock.LOCK_NAME]
+
+
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("sig,code,what", [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+                                           (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_interrupted_multirun_is_one_line_removes_its_lock_and_resumes(tmp_path, sig, code, what):
+    args = [sys.executable, str(REPO / "run.py"), *TINY, "method.epochs=30", "seed=0..1", f"data_dir={DATA}",
+            f"output_root={tmp_path}"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in proc.stdout:  # interrupt it mid-training
+        if line.startswith("[train epoch 3]"):
+            proc.send_signal(sig)
+            break
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err[-3000:]
+    assert err.strip().splitlines() == [f"{what}: rerun the same command to resume (finished runs are skipped, an "
+                                        "unfinished one resumes from its last epoch checkpoint)"]
+    assert not list(tmp_path.rglob(lock.LOCK_NAME)) and not list(tmp_path.rglob(".*.tmp"))
+    assert list(tmp_path.rglob("checkpoint/last.pt"))  # kept for the resume
+
+
+# --------------------------------------------------------------------------- 5. sweeps share an output root
+@needs_data
+@pytest.mark.slow
+def test_multirun_leaves_a_run_another_process_trains_and_goes_on(tmp_path):
+    cfg = compose_config([*TINY, f"data_dir={DATA}", f"output_root={tmp_path}", "seed=0"])
+    overrides = [o for o in TINY if o.split("=")[0] not in ("progress", "hardware.num_threads")]
+    busy = record.run_dir(cfg, overrides)
+    with lock.hold(busy):  # another process's run: flock excludes every other open file
+        done = run_cli(*TINY, "seed=0..1", f"data_dir={DATA}", f"output_root={tmp_path}")
+    assert done.returncode == EXIT_BUSY, done.stderr[-3000:]
+    assert f"busy, not run: {busy} is being trained by another process (pid {os.getpid()} on " in done.stdout
+    assert (busy.parent / "seed1" / "DONE").exists()  # the sweep went on
+    assert done.stderr.strip().splitlines()[-1].startswith(f"not run: 1 job(s) trained by another process, left to "
+                                                           f"it: {busy}: being trained by another process (pid")
+    assert not (busy / "DONE").exists()
+
+
+@needs_data
+@pytest.mark.slow
+def test_sweep_waits_for_a_busy_run_when_asked_and_lists_what_it_left(tmp_path, capsys):
+    from lcl_repro.report.sweep import launch
+
+    command = ["-m", *TINY, "seed=0,1", f"data_dir={DATA}", f"output_root={tmp_path}"]
+    cfg = compose_config([*TINY, f"data_dir={DATA}", f"output_root={tmp_path}", "seed=1"])
+    busy = record.run_dir(cfg, [o for o in TINY if o.split("=")[0] not in ("progress", "hardware.num_threads")])
+    with lock.hold(busy):
+        assert launch([command]) == EXIT_BUSY
+    assert f"not run: 1 run(s) being trained by another process, left to it" in capsys.readouterr().err
+    assert not (busy / "DONE").exists() and (busy.parent / "seed0" / "DONE").exists()
+
+    holding, waiting = threading.Event(), threading.Event()
+
+    def other_process() -> None:  # holds the run until the sweep waits for it, then finishes
+        with lock.hold(busy):
+            holding.set()
+            waiting.wait(timeout=120)
+            time.sleep(1)
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    holding.wait()
+    import lcl_repro.report.sweep as sweep
+
+    original = sweep.wait_for
+
+    def wait_for(folders):
+        waiting.set()
+        original(folders, poll_s=0.2)
+
+    sweep.wait_for = wait_for
+    try:
+        assert launch([command], wait_busy=True) == 0
+    finally:
+        sweep.wait_for = original
+        thread.join()
+    out = capsys.readouterr()
+    assert f"waiting for {busy} (trained by another process)" in out.out and "not run" not in out.err
+    assert (busy / "DONE").exists()
