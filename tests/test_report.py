@@ -41,7 +41,7 @@ TABLE = {
                      "columns": ["EmoInt"]},
                     {"a": "LCL", "b": "Lit", "claim": "a<b", "metric": "accuracy", "test": "one_sample_t",
                      "columns": ["EmoInt"]}],
-    "figures": ["bar", "learning_curves", "topk_entropy", "tsne"],
+    "figures": ["cells", "learning_curves", "topk_entropy", "tsne"],
 }
 CE_ACC = [60.0, 62.0, 61.0, 63.0, 59.0]
 LCL_ACC = [66.0, 65.0, 67.0, 68.0, 64.0]
@@ -164,11 +164,12 @@ def test_report_files_and_figures(toy):
     table, root = toy
     collected = collect(table, "cpu", root, root / "data")
     folder = root / "reports" / "toy"
-    drawn = figures.draw_all(table, collected, folder, "scale=cpu")
-    assert {p.name for p in drawn} == {"bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
-                                       "topk_entropy_emoint.png", "tsne_emoint.png"}
-    assert [p.name for p in drawn] == figures.planned(table, collected)  # what report.md lists undrawn
-    again = figures.draw_all(table, collected, root / "again", "scale=cpu")  # committed figures do not churn
+    claims = aggregate.comparison_rows(table, collected)
+    drawn = figures.draw_all(table, collected, folder, "scale=cpu", claims)
+    assert {p.name for p in drawn} == {"forest.png", "cells_accuracy.png", "cells_f1_weighted.png",
+                                       "curves_emoint.png", "topk_entropy_emoint.png", "tsne_emoint.png"}
+    assert [p.name for p in drawn] == figures.planned(table, collected, claims)  # what report.md lists undrawn
+    again = figures.draw_all(table, collected, root / "again", "scale=cpu", claims)  # committed figures do not churn
     for first, second in zip(drawn, again):
         for ext in (".png", ".pdf"):
             assert first.with_suffix(ext).read_bytes() == second.with_suffix(ext).read_bytes(), first.name
@@ -189,7 +190,7 @@ def test_runs_without_embeddings_get_no_empty_tsne_but_a_line_saying_why(tmp_pat
             fake_run(root, cell_overrides(cell, seed), seed, 60.0 + seed, embeddings=False)
     collected = collect(table, "cpu", root, root / "data")
     assert "tsne_emoint.png" not in figures.planned(table, collected)
-    assert figures.planned(table, collected) == ["bar_accuracy.png", "bar_f1_weighted.png", "curves_emoint.png",
+    assert figures.planned(table, collected) == ["cells_accuracy.png", "cells_f1_weighted.png", "curves_emoint.png",
                                                  "topk_entropy_emoint.png"]
     why = figures.not_drawn(table, collected)
     assert why == ["tsne_emoint: not drawn, no run of EmoInt saved test embeddings "
@@ -334,3 +335,22 @@ def test_optuna_sweep_runs_trials_and_its_report_picks_the_best_trial(tmp_path):
     assert settings["validation_mean"].is_monotonic_decreasing
     assert sorted(p.name for p in folder.glob("*.png")) == ["hparam_method_alpha.png", "hparam_method_lr.png",
                                                             "hparam_method_temperature.png"]
+
+
+def test_figure_data_holds_every_seed_the_paper_and_each_claims_interval(toy):
+    """What the cell plots and the forest draw, as numbers: each seed's score on its own axis (no bar from
+    zero), the paper's mean ± SD, and per claim our Δ with its 95 % CI beside the paper's Δ."""
+    table, root = toy
+    collected = collect(table, "cpu", root, root / "data")
+    claims = aggregate.comparison_rows(table, collected)
+    data = figures.figure_data(table, collected, claims)
+    cells_acc = data[(data.figure == "cells_accuracy") & (data.panel == "EmoInt") & (data.series == "CE")]
+    assert sorted(cells_acc[cells_acc.x != "paper mean ± SD"].y) == sorted(CE_ACC)
+    paper = cells_acc[cells_acc.x == "paper mean ± SD"].iloc[0]
+    assert (paper.y, paper.low, paper.high) == (85.5, pytest.approx(84.6), pytest.approx(86.4))
+    welch = next(r for r in claims if r["test"] == "welch" and r["column"] == "EmoInt")
+    forest = data[(data.figure == "forest") & (data.series == "LCL > CE · EmoInt · accuracy")]
+    ours = forest[forest.x != "paper"]  # the Welch and the Wilcoxon claim share a label; both are drawn
+    assert sorted(ours.x) == ["reproduced", "untestable"]
+    assert (welch["ci_low"], welch["ci_high"]) == tuple(ours[ours.x == "reproduced"][["low", "high"]].iloc[0])
+    assert list(forest[forest.x == "paper"].y) == [pytest.approx(1.1)] * 2

@@ -1,7 +1,9 @@
 """The committed results (`results/`) and what `make demo` prints from them.
 
 - every report committed under results/reports/<table>/<scale>/ is exactly what the report module prints
-  from the committed run records (report.md, cells.csv, comparisons.csv), so the two can never drift apart;
+  from the committed run records (report.md, cells.csv, comparisons.csv, table.tex, figure_data.csv), the
+  results page (results/README.md) is what results_page renders from those reports, and rerunning each
+  committed table with OUTPUT_ROOT=results would train only what its report lacks (the plan's count);
 - the same check on a synthetic results folder, so the mechanism is exercised before anything is committed,
   and it does catch a drifted report;
 - the demo's reference line: the committed full-protocol numbers of its cell, or which command makes them.
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from lcl_repro.report import committed
+from lcl_repro.report import committed, results_page
 from lcl_repro.report.__main__ import paper_report
 from lcl_repro.report.cli_args import ReportArgs
 from lcl_repro.compose import compose
@@ -44,6 +46,22 @@ def test_committed_report_is_what_the_committed_runs_print(table, scale, folder,
     assert committed.differences(folder, rebuilt) == [], (
         f"results/reports/{table}/{scale} no longer matches its run records: rerun "
         f"`python -m lcl_repro.report paper={table} scale={scale} output_root=results` and commit the report")
+
+
+@pytest.mark.skipif(DATA is None, reason="committed check skipped: the real datasets are absent, and the plan "
+                    "hashes each run's data (`make data` brings them)")
+@pytest.mark.skipif(not COMMITTED, reason="no report committed under results/reports/ yet")
+@pytest.mark.slow
+def test_committed_results_page_and_plans_match(monkeypatch):
+    """results/README.md and the README verdict block are the rendering of the committed reports, and
+    `make <table> OUTPUT_ROOT=results` would train only the runs each committed report lacks."""
+    monkeypatch.chdir(REPO)
+    lines: list[str] = []
+    problems = committed.check(RESULTS, data_dir(), REPO / "README.md", log=lines.append)
+    assert problems == [], "\n".join(problems)
+    plans = [line for line in lines if "rerun with OUTPUT_ROOT=" in line]
+    assert len(plans) == len(COMMITTED) and all("the plan says" in line for line in plans)
+    assert any(line.endswith("identical to the rendering") for line in lines)
 
 
 # --------------------------------------------------------------------------- a synthetic results folder
@@ -80,20 +98,22 @@ def synthetic_results(tmp_path_factory, data):
         for seed in range(table.seeds):
             synthetic_run(root, cell, seed, round(SCORES[cell.system] + rng.normal(0, 0.5), 2))
     paper_report(ReportArgs(paper="lcl_table1", scale="cpu", output_root=str(root), data_dir=data))
+    results_page.write_page(root)
     return root
 
 
 @pytest.mark.slow
 def test_a_report_rebuilt_from_its_runs_matches_byte_for_byte(synthetic_results, data, tmp_path):
     folder = synthetic_results / "reports" / "lcl_table1" / "cpu"
-    assert {p.name for p in folder.iterdir()} >= {"report.md", "cells.csv", "comparisons.csv", "bar_accuracy.png"}
+    assert {p.name for p in folder.iterdir()} >= {"report.md", "cells.csv", "comparisons.csv", "table.tex",
+                                                  "figure_data.csv", "cells_accuracy.png", "forest.png"}
     assert committed.committed_reports(synthetic_results) == [("lcl_table1", "cpu", folder)]
     rebuilt = committed.rebuild(synthetic_results, "lcl_table1", "cpu", tmp_path, data)
     assert rebuilt == tmp_path / "reports" / "lcl_table1" / "cpu"
     assert committed.differences(folder, rebuilt) == []
     assert not list(rebuilt.glob("*.png"))  # nothing redrawn, yet report.md names the committed figures
-    assert "- bar_accuracy.png" in (rebuilt / "report.md").read_text()
-    assert committed.check(synthetic_results, data) == []
+    assert "- cells_accuracy.png" in (rebuilt / "report.md").read_text()
+    assert committed.check(synthetic_results, data, plan=False) == []  # synthetic data cannot be hashed
 
 
 @pytest.mark.slow
@@ -154,3 +174,22 @@ def test_make_demo_prints_the_reference_after_its_run():
     assert "run.py method=lcl dataset=emoint encoder=minilm $(DEMO_RUN)" in recipe[0]
     assert recipe[1].strip() == ("@$(PY) -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL "
                                  "column=EmoInt scale=cpu results=results")
+
+
+@pytest.mark.slow
+def test_the_results_page_renders_every_claim_from_the_reports(synthetic_results, tmp_path):
+    page = (synthetic_results / "README.md").read_text()
+    claims = results_page.read_reports(synthetic_results)[0].claims
+    assert len(claims) == 5 and "| lcl_table1" not in page.split("## Every claim")[0]
+    for _, row in claims.iterrows():  # every verdict word and Holm p of the CSV is on the page
+        assert row["verdict"] in page and results_page.fmt_p(row["p_holm"]) in page
+    assert "LCL > SCL" in page and "SCL < CE" in page and "![cells_accuracy.png]" in page
+    drifted = tmp_path / "page"
+    results_page.write_page(synthetic_results, drifted, draw=False)
+    assert (drifted / "README.md").read_text() == page
+    (synthetic_results / "README.md").write_text(page.replace("reproduced", "confirmed", 1))
+    try:
+        assert [p.split(":")[0] for p in committed.page_differences(synthetic_results, tmp_path / "again")] == [
+            str(synthetic_results / "README.md")]
+    finally:
+        (synthetic_results / "README.md").write_text(page)

@@ -32,11 +32,12 @@ def paper_report(args: ReportArgs) -> str:
     folder = Path(args.report_root or args.output_root) / "reports" / table.name / args.scale
     subtitle = f"scale={args.scale}, encoder={encoder}" + (" (SMOKE: not a result)" if args.scale == "smoke" else "")
     if args.figures:
-        figures.draw_all(table, collected, folder, subtitle)
-    listed = [folder / name for name in figures.planned(table, collected)]
+        figures.draw_all(table, collected, folder, subtitle, comparison_rows)
+    listed = [folder / name for name in figures.planned(table, collected, comparison_rows)]
     markdown = render.write_report(folder, table, args.scale, encoder, seeds, cell_rows, comparison_rows, listed,
                                    extra=args.extra, compute=aggregate.compute(collected),
                                    figures_not_drawn=figures.not_drawn(table, collected))
+    render.write_csv(folder / "figure_data.csv", figures.figure_data(table, collected, comparison_rows))
     if args.logger == "wandb":
         upload(table.name, args.scale, folder, markdown)
     finished = sum(len(cr.runs) for cr in collected)

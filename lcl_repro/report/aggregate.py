@@ -79,6 +79,12 @@ def cell_rows(table: PaperTable, collected: list[CellRuns], checks: Checks | Non
     return rows
 
 
+def method_keys(table: PaperTable, comp) -> list[str]:
+    """The keys a comparison declares part of the method: its own and those its two systems declare."""
+    own = [getattr(table.systems[side], "method_keys", None) or [] for side in (comp.a, comp.b)]
+    return [*comp.method_keys, *own[0], *own[1]]
+
+
 def comparison_rows(table: PaperTable, collected: list[CellRuns], checks: Checks | None = None) -> list[dict[str, Any]]:
     """Each claim of the paper recomputed on our runs: the test, its floor (p_min), Holm over the table,
     the 95 % CI of the difference, the paper's difference, both arms' learning checks, the settings the
@@ -112,7 +118,7 @@ def comparison_rows(table: PaperTable, collected: list[CellRuns], checks: Checks
                    "paper_t": paper.get("t"), "paper_p": paper.get("p"), "paper_note": paper.get("note", ""),
                    "learning_a": arms[comp.a].summary(),
                    "learning_b": arms[comp.b].summary() if comp.b in arms else "paper value",
-                   "confounds": "; ".join(verdicts.confounds(a, b, comp.method_keys)) if b.runs else "",
+                   "confounds": "; ".join(verdicts.confounds(a, b, method_keys(table, comp))) if b.runs else "",
                    "verdict_word": "", "verdict_reason": ""}
             result = None
             if len(xa) >= 2 and len(xb) >= (1 if comp.test == "one_sample_t" else 2):

@@ -5,6 +5,11 @@ run records.
     python -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL column=EmoInt   # make demo
     python -m lcl_repro.report.committed check                                             # exit 1 on drift
 
+`check` rebuilds every committed report from the committed run records (report.md, cells.csv,
+comparisons.csv, table.tex and the figures' numbers, figure_data.csv), re-renders the results page
+(results/README.md, results/reports/forest_data.csv) and README.md's verdict block from the reports, and asks each
+table's plan what rerunning it with OUTPUT_ROOT=results would train: only the runs the report lacks.
+
 Layout: `results/runs/...` holds run records (as `outputs/runs/...`), `results/reports/<table>/<scale>/`
 the reports written from them (`make lcl-table1 SCALE=cpu OUTPUT_ROOT=results`).
 """
@@ -21,7 +26,8 @@ from lcl_repro.compose import entry_point
 from lcl_repro.errors import ConfigError
 
 RESULTS = "results"
-COMPARED = ("report.md", "cells.csv", "comparisons.csv")  # figures are drawings of the same numbers
+# The figures' pixels depend on the matplotlib build; their numbers (figure_data.csv) are compared instead.
+COMPARED = ("report.md", "cells.csv", "comparisons.csv", "table.tex", "figure_data.csv")
 # The run overrides every committed result was made with (bf16 after its parity check, docs/performance.md#bf16-on-cpu;
 # no embeddings, to keep results/ small): a report only finds runs of the same settings.
 COMMITTED_EXTRA = "[hardware=cpu_bf16,save_embeddings=false]"
@@ -81,14 +87,90 @@ def line_at(lines: list[str], i: int) -> str:
     return lines[i] if i < len(lines) else "<end of file>"
 
 
-def check(results: Path, data_dir: str = "data") -> list[str]:
-    """Every committed report rebuilt from the committed runs; the drift found, per report."""
+def check(results: Path, data_dir: str = "data", readme: Optional[Path] = None,
+          log=lambda line: None, plan: bool = True) -> list[str]:
+    """Every committed report rebuilt from the committed runs, the results page (and README.md's verdict
+    block, where it has the markers) re-rendered from the reports, and each table's plan with
+    OUTPUT_ROOT=results; the drift found. `log` receives one line per thing checked."""
     problems = []
     with tempfile.TemporaryDirectory(prefix="lcl-results-check-") as work:
         for table, scale, folder in committed_reports(results):
             rebuilt = rebuild(results, table, scale, Path(work), data_dir)
-            problems += [f"{folder}: {d}" for d in differences(folder, rebuilt)]
+            found = [f"{folder}: {d}" for d in differences(folder, rebuilt)]
+            log(f"{folder}: {', '.join(COMPARED)}: " + ("identical to the rebuild" if not found else
+                                                       f"{len(found)} difference(s)"))
+            problems += found
+            if plan:  # the plan hashes the data of every run: real data only
+                todo, drift = plan_check(results, table, scale, folder, data_dir)
+                log(f"{folder}: rerun with OUTPUT_ROOT={results}: {todo}")
+                problems += [f"{folder}: {d}" for d in drift]
+        found = page_differences(results, Path(work) / "page", readme)
+        log(f"{Path(results) / 'README.md'}, {Path(results) / 'reports' / 'forest_data.csv'}"
+            + (f", {readme} verdict block" if readme else "")
+            + (": identical to the rendering" if not found else f": {len(found)} difference(s)"))
+        problems += found
     return problems
+
+
+def page_differences(results: Path, work: Path, readme: Optional[Path] = None) -> list[str]:
+    """The results page and the cross-table forest data as `results_page` renders them now, against the
+    committed ones; README.md's verdict block too when it has the markers."""
+    from lcl_repro.report import results_page
+
+    results_page.write_page(Path(results), work, draw=False)
+    out = []
+    for name in (results_page.PAGE, f"{results_page.FOREST}_data.csv"):
+        committed_file, now = Path(results) / name, work / name
+        if not committed_file.is_file():
+            out.append(f"{committed_file}: not committed; `python -m lcl_repro.report.results_page` writes it")
+        elif committed_file.read_bytes() != now.read_bytes():
+            old, new = committed_file.read_text().splitlines(), now.read_text().splitlines()
+            first = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+            out.append(f"{committed_file}: differs from line {first + 1}: committed {line_at(old, first)!r}, "
+                       f"now {line_at(new, first)!r}")
+    if readme is not None and Path(readme).is_file():
+        text = Path(readme).read_text()
+        if results_page.BEGIN in text:
+            block = results_page.readme_block(results_page.read_reports(Path(results)))
+            if block not in text:
+                out.append(f"{readme}: the verdict block differs from the committed reports; "
+                           "`python -m lcl_repro.report.results_page` rewrites it")
+    return out
+
+
+def plan_check(results: Path, table: str, scale: str, folder: Path, data_dir: str) -> tuple[str, list[str]]:
+    """What `make <table> OUTPUT_ROOT=results` would train, by the plan's rules (folder, fingerprint,
+    data hash): the runs to do must be exactly those the committed report lacks (cells it shows short
+    of seeds), and no finished run may be in conflict. Returns the plan's line and the drift."""
+    from lcl_repro.compose import compose
+    from lcl_repro.report.plan import plan_cells
+    from lcl_repro.report.tables import load_table
+
+    spec = load_table(table)
+    extra = [*committed_args(folder), f"output_root={results}", f"data_dir={data_dir}"]
+    plans = plan_cells(spec, scale, extra, compose, None, data_dir)
+    import pandas as pd
+
+    committed_cells = pd.read_csv(Path(folder) / "cells.csv", keep_default_na=False, na_values=[""])
+    lacking = {(r.system, r.column): int(r.expected) - int(r.n) for r in committed_cells.itertuples()
+               if r.status not in ("literature", "missing data")}
+    drift = []
+    for plan in plans:
+        if plan.missing:
+            continue
+        key = (plan.cell.system, plan.cell.column)
+        if len(plan.todo) != lacking.get(key, 0):
+            drift.append(f"plan: {key[0]} / {key[1]} has {len(plan.todo)} run(s) to do, the report lacks "
+                         f"{lacking.get(key, 0)}")
+        drift += [f"plan: {c}" for c in plan.conflicts]
+    todo = sum(len(p.todo) for p in plans if not p.missing)
+    finished = sum(len(p.finished) for p in plans)
+    short = sorted({f"{p.cell.system}/{p.cell.column}" for p in plans if p.todo and not p.missing})
+    missing = sum(bool(p.missing) for p in plans)
+    line = (f"the plan says {todo} run(s) to do, {finished} finished"
+            + (f" (to do only in cells the report shows short of runs: {', '.join(short)})" if todo and not drift else "")
+            + (f"; {missing} cell(s) without their data here, not counted" if missing else ""))
+    return line, drift
 
 
 # --------------------------------------------------------------------------- the demo's reference cell
@@ -135,6 +217,7 @@ class CommittedArgs:
     scale: str = "cpu"
     results: str = RESULTS
     data_dir: str = "data"
+    readme: str = "README.md"  # check: its verdict block, where it has the markers
 
 
 def parse(argv: list[str]) -> tuple[str, CommittedArgs]:
@@ -152,7 +235,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(cell_result(Path(args.results), args.paper, args.system, args.column, args.scale), flush=True)
         return 0
     reports = committed_reports(Path(args.results))
-    problems = check(Path(args.results), args.data_dir)
+    problems = check(Path(args.results), args.data_dir, Path(args.readme), log=lambda line: print(line, flush=True))
     for line in problems:
         print(line)
     print(f"{len(reports)} committed report(s) checked; " + ("all match their run records" if not problems

@@ -1,6 +1,7 @@
 """Figures of a table, drawn from run folders only, each saved as PNG and PDF.
 
-bar              the table as grouped bars, ours mean ± SD with the paper's value as a marker
+cells            per column on a fitted axis: every seed's score, our mean, the paper's mean ± SD
+forest           (every table with claims) our Δ with its 95 % CI beside the paper's Δ, coloured by verdict
 learning_curves  validation score per epoch, mean ± SD over seeds, one line per system
 topk_entropy     LCL Figure 2: mean base-2 entropy of the renormalised top-k test probabilities
 tsne             test [CLS] embeddings per system (seed of the first run), LaCon's label embeddings as anchors
@@ -24,6 +25,7 @@ from lcl_repro.report.collect import CellRuns  # noqa: E402
 from lcl_repro.report.tables import PaperTable  # noqa: E402
 
 TSNE_MAX_POINTS = 1500
+NAN = float("nan")
 
 
 def save(fig: plt.Figure, folder: Path, stem: str) -> list[Path]:
@@ -59,59 +61,155 @@ def has_embeddings(run) -> bool:
         return "embedding" in data.files
 
 
-def bar(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
-    columns = list(dict.fromkeys(cr.cell.column for cr in collected))
-    systems = list(dict.fromkeys(cr.cell.system for cr in collected))
-    by_cell = {(cr.cell.system, cr.cell.column): cr for cr in collected}
+def cells_data(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
+    """Every seed's score per cell, our mean, and the paper's mean ± SD: what `cells_<metric>` draws."""
+    rows = []
+    for metric in table.metrics:
+        for cr in collected:
+            system, column = cr.cell.system, cr.cell.column
+            for seed, value in sorted(seed_scores(cr, table, metric).items()):
+                rows.append(point(f"cells_{metric}", column, system, f"seed {seed}", value))
+            paper, sd = reported(table, system, column, metric)
+            if not np.isnan(paper):
+                sd = 0.0 if np.isnan(sd) else sd
+                rows.append(point(f"cells_{metric}", column, system, "paper mean ± SD", paper, paper - sd, paper + sd))
+    return rows
+
+
+def point(figure: str, panel: str, series: str, x: Any, y: float, low: float = NAN, high: float = NAN) -> dict:
+    return {"figure": figure, "panel": panel, "series": series, "x": x, "y": y, "low": low, "high": high}
+
+
+def cells_plot(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
+    """One panel per column, each on its own axis fitted to its scores (a 1-point gap between 66 and 67
+    is visible): every seed as a dot, our mean as a bar across them, the paper's mean ± SD beside."""
+    rows = cells_data(table, collected)
     paths = []
     for metric in table.metrics:
-        fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(columns) * max(1, len(systems)) / 2), 3.6))
-        width = 0.8 / max(1, len(systems))
-        for i, system in enumerate(systems):
-            xs, means, sds, paper = [], [], [], []
-            for j, column in enumerate(columns):
-                cr = by_cell.get((system, column))
-                values = list(seed_scores(cr, table, metric).values()) if cr else []
-                xs.append(j + (i - (len(systems) - 1) / 2) * width)
-                means.append(np.mean(values) if values else np.nan)
-                sds.append(np.std(values, ddof=1) if len(values) > 1 else 0.0)
-                paper.append(reported(table, system, column, metric)[0])
-            ax.bar(xs, means, width, yerr=sds, capsize=2, label=system)
-            ax.scatter(xs, paper, marker="x", color="black", zorder=3, s=18,
-                       label="paper" if i == 0 else None)
-        ax.set_xticks(range(len(columns)), columns, rotation=20 if len(columns) > 4 else 0)
-        ax.set_ylabel(metric)
-        ax.set_title(f"{table.name}: {metric}\n{subtitle}", fontsize=9)
-        ax.legend(fontsize=7, ncol=min(6, len(systems) + 1), loc="upper center", bbox_to_anchor=(0.5, -0.12))
-        paths += save(fig, folder, f"bar_{metric}")
+        mine = [r for r in rows if r["figure"] == f"cells_{metric}"]
+        columns = list(dict.fromkeys(r["panel"] for r in mine))
+        if not columns:
+            continue
+        fig, axes = plt.subplots(1, len(columns), figsize=(max(3.2, 2.6 * len(columns)), 3.4), squeeze=False)
+        for ax, column in zip(axes[0], columns):
+            here = [r for r in mine if r["panel"] == column]
+            systems = list(dict.fromkeys(r["series"] for r in here))
+            for i, system in enumerate(systems):
+                seeds = [r["y"] for r in here if r["series"] == system and r["x"] != "paper mean ± SD"]
+                jitter = np.linspace(-0.12, 0.12, len(seeds)) if len(seeds) > 1 else np.zeros(len(seeds))
+                ax.scatter(i - 0.1 + jitter, seeds, s=12, color="tab:blue", alpha=0.8, zorder=3,
+                           label="ours, one dot per seed" if i == 0 else None)
+                if seeds:
+                    ax.hlines(np.mean(seeds), i - 0.25, i + 0.05, color="tab:blue", lw=2)
+                paper = [r for r in here if r["series"] == system and r["x"] == "paper mean ± SD"]
+                for r in paper:
+                    ax.errorbar(i + 0.2, r["y"], yerr=[[r["y"] - r["low"]], [r["high"] - r["y"]]], fmt="s",
+                                color="black", ms=4, capsize=3, label="paper mean ± SD" if i == 0 else None)
+            ax.set_xticks(range(len(systems)), systems, rotation=20 if len(systems) > 3 else 0, fontsize=8)
+            ax.set_xlim(-0.6, len(systems) - 0.4)
+            ax.margins(y=0.15)  # fitted to the data, not to zero
+            ax.set_title(column, fontsize=8)
+        axes[0][0].set_ylabel(metric)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.08))
+        fig.suptitle(f"{table.name}: {metric} per seed\n{subtitle}", fontsize=9, y=1.04)
+        fig.tight_layout()
+        paths += save(fig, folder, f"cells_{metric}")
     return paths
+
+
+VERDICT_COLOURS = {"reproduced": "tab:green", "same direction, not significant": "yellowgreen",
+                   "opposite direction, not significant": "orange", "reversed": "tab:red",
+                   "untestable": "tab:gray", "inconclusive": "tab:purple"}
+
+
+def forest_data(comparison_rows: list[dict[str, Any]], figure: str = "forest") -> list[dict[str, Any]]:
+    """Per claim with a test: our Δ with its 95 % CI (coloured by verdict) and the paper's Δ."""
+    from lcl_repro.report.render import claim_text
+
+    rows = []
+    for r in comparison_rows:
+        if np.isnan(r["mean_diff"]):
+            continue
+        label = f"{claim_text(r)} · {r['column']} · {r['metric']}"
+        panel = r.get("table", "")
+        rows.append(point(figure, panel, label, r["verdict_word"], r["mean_diff"], r["ci_low"], r["ci_high"]))
+        if not np.isnan(r["paper_diff"]):
+            rows.append(point(figure, panel, label, "paper", r["paper_diff"]))
+    return rows
+
+
+def draw_forest(rows: list[dict[str, Any]], title: str, folder: Path, stem: str) -> list[Path]:
+    ours = [r for r in rows if r["x"] != "paper"]
+    if not ours:
+        return []
+    labels = [f"{r['panel']}: {r['series']}" if r["panel"] else r["series"] for r in ours]
+    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.32 * len(ours)))
+    ys = np.arange(len(ours))[::-1]
+    for y, r in zip(ys, ours):
+        colour = VERDICT_COLOURS.get(r["x"], "black")
+        low = r["y"] - r["low"] if not np.isnan(r["low"]) else 0.0
+        high = r["high"] - r["y"] if not np.isnan(r["high"]) else 0.0
+        ax.errorbar(r["y"], y, xerr=[[low], [high]], fmt="o", color=colour, ms=5, capsize=3)
+        paper = [p for p in rows if p["x"] == "paper" and p["series"] == r["series"] and p["panel"] == r["panel"]]
+        for p in paper:
+            ax.scatter(p["y"], y, marker="D", facecolors="none", edgecolors="black", s=28, zorder=3)
+    ax.axvline(0, color="gray", lw=0.8, ls=":")
+    ax.set_yticks(ys, labels, fontsize=7)
+    ax.set_xlabel("Δ = a − b (ours: mean and 95 % CI; ◇ paper)")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=w) for w, c in VERDICT_COLOURS.items()
+               if any(r["x"] == w for r in ours)]
+    handles.append(plt.Line2D([], [], marker="D", ls="", markerfacecolor="none", color="black", label="paper Δ"))
+    ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title(title, fontsize=9)
+    return save(fig, folder, stem)
+
+
+def forest(table: PaperTable, comparison_rows: list[dict[str, Any]], folder: Path, subtitle: str) -> list[Path]:
+    return draw_forest(forest_data(comparison_rows), f"{table.name}: the paper's claims, our differences\n{subtitle}",
+                       folder, "forest")
 
 
 def curve_values(run_metrics: dict[str, Any], key: str) -> list[float]:
     return [row[key] for row in run_metrics.get("curves", []) if row.get(key) is not None]
 
 
-def learning_curves(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
-    paths = []
+def curves_data(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
+    """Validation score per epoch, mean ± SD over a cell's runs (up to the shortest run's length)."""
+    rows = []
     for column in figure_columns(table, collected):
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        systems = [c for c in with_runs(collected) if c.cell.column == column]
-        longest = 1
-        for i, cr in enumerate(systems):
+        for cr in [c for c in with_runs(collected) if c.cell.column == column]:
             key = f"validation_{cr.runs[0].metrics.get('selection_metric', 'accuracy')}"
             series = [curve_values(run.metrics, key) for run in cr.runs]
             length = min(len(s) for s in series)
             if not length:
                 continue
-            longest = max(longest, length)
             values = np.array([s[:length] for s in series])
-            # systems side by side around each epoch, so their error bars do not hide each other
-            epochs = np.arange(1, length + 1) + 0.08 * (i - (len(systems) - 1) / 2)
             mean, sd = values.mean(0), values.std(0, ddof=1) if len(values) > 1 else np.zeros(length)
-            line = ax.errorbar(epochs, mean, yerr=sd, marker="o", ms=3, capsize=2,
-                               label=f"{cr.cell.system} (n={len(values)})")
+            for epoch in range(length):
+                rows.append(point(f"curves_{slug(column)}", key, f"{cr.cell.system} (n={len(values)})", epoch + 1,
+                                  float(mean[epoch]), float(mean[epoch] - sd[epoch]), float(mean[epoch] + sd[epoch])))
+    return rows
+
+
+def learning_curves(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
+    rows = curves_data(table, collected)
+    paths = []
+    for column in figure_columns(table, collected):
+        fig, ax = plt.subplots(figsize=(5, 3.4))
+        mine = [r for r in rows if r["figure"] == f"curves_{slug(column)}"]
+        systems = list(dict.fromkeys(r["series"] for r in mine))
+        longest = 1
+        for i, system in enumerate(systems):
+            line_rows = [r for r in mine if r["series"] == system]
+            longest = max(longest, len(line_rows))
+            mean = np.array([r["y"] for r in line_rows])
+            sd = mean - np.array([r["low"] for r in line_rows])
+            # systems side by side around each epoch, so their error bars do not hide each other
+            epochs = np.array([r["x"] for r in line_rows], float) + 0.08 * (i - (len(systems) - 1) / 2)
+            line = ax.errorbar(epochs, mean, yerr=sd, marker="o", ms=3, capsize=2, label=system)
             ax.fill_between(epochs, mean - sd, mean + sd, alpha=0.15, color=line[0].get_color())
-            ax.set_ylabel(key)
+            ax.set_ylabel(line_rows[0]["panel"])
         ax.set_xlim(0.5, longest + 0.5)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("epoch (evaluated)")
@@ -202,33 +300,38 @@ def tsne(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: s
     return paths
 
 
-def imbalance(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
-    """Minority and majority F1 against rho; columns are grouped by dataset, rho read from the runs."""
-    groups: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+def imbalance_data(table: PaperTable, collected: list[CellRuns]) -> list[dict[str, Any]]:
+    """Minority and majority F1 (mean ± SD over seeds) per system against rho, per dataset."""
+    rows = []
     for cr in with_runs(collected):
         rho = ratio_from_overrides(cr.cell.overrides)
         for metric in ("f1_minority", "f1_majority"):
             values = list(seed_scores(cr, table, metric).values())
-            key = (cr.cell.dataset, f"{cr.cell.system} {metric.split('_')[1]}")
-            groups.setdefault(key, []).append((rho, float(np.mean(values)),
-                                               float(np.std(values, ddof=1)) if len(values) > 1 else 0.0))
+            mean, sd = float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            rows.append(point(f"imbalance_{slug(cr.cell.dataset)}", cr.cell.dataset,
+                              f"{cr.cell.system} {metric.split('_')[1]}", rho, mean, mean - sd, mean + sd))
+    return rows
+
+
+def imbalance(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
+    """Minority and majority F1 against rho; columns are grouped by dataset, rho read from the runs."""
+    rows = imbalance_data(table, collected)
     paths = []
     for dataset in imbalance_datasets(collected):
+        mine = [r for r in rows if r["panel"] == dataset]
         fig, ax = plt.subplots(figsize=(5, 3.4))
-        systems = list(dict.fromkeys(label.rsplit(" ", 1)[0] for d, label in groups if d == dataset))
-        ratios = set()
-        for (d, label), points in sorted(groups.items()):
-            if d != dataset:
-                continue
-            points.sort()
+        labels = sorted(dict.fromkeys(r["series"] for r in mine))
+        systems = list(dict.fromkeys(label.rsplit(" ", 1)[0] for label in dict.fromkeys(r["series"] for r in mine)))
+        for label in labels:
+            points = sorted((r["x"], r["y"], r["y"] - r["low"]) for r in mine if r["series"] == label)
             xs, ys, es = zip(*points)
-            ratios.update(xs)
             # one colour per system; majority dashed, minority solid
             ax.errorbar(xs, ys, yerr=es, marker="o", ms=3, capsize=2, label=label,
                         color=plt.get_cmap("tab10")(systems.index(label.rsplit(" ", 1)[0]) % 10),
                         linestyle="--" if label.endswith("majority") else "-")
+        ratios = sorted({r["x"] for r in mine})
         ax.set_xscale("log")
-        ax.set_xticks(sorted(ratios), [f"{r:g}" for r in sorted(ratios)])
+        ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
         ax.minorticks_off()
         ax.set_xlabel("imbalance ratio ρ")
         ax.set_ylabel("F1 (%)")
@@ -267,7 +370,7 @@ def not_drawn(table: PaperTable, collected: list[CellRuns]) -> list[str]:
 
 
 DRAW: dict[str, Callable[..., list[Path]]] = {
-    "bar": bar, "learning_curves": learning_curves, "topk_entropy": topk_entropy, "tsne": tsne,
+    "cells": cells_plot, "learning_curves": learning_curves, "topk_entropy": topk_entropy, "tsne": tsne,
     "imbalance": imbalance,
 }
 
@@ -279,7 +382,7 @@ def imbalance_datasets(collected: list[CellRuns]) -> list[str]:
 # The file stem of every figure each kind draws: report.md lists these whether or not this call draws
 # them (figures=false), so the report's text depends on the run records only.
 STEMS: dict[str, Callable[[PaperTable, list[CellRuns]], list[str]]] = {
-    "bar": lambda t, c: [f"bar_{metric}" for metric in t.metrics],
+    "cells": lambda t, c: [f"cells_{metric}" for metric in t.metrics],
     "learning_curves": lambda t, c: [f"curves_{slug(col)}" for col in figure_columns(t, c)],
     "topk_entropy": lambda t, c: [f"topk_entropy_{slug(col)}" for col in figure_columns(t, c)],
     "tsne": lambda t, c: [f"tsne_{slug(col)}" for col in tsne_columns(t, c)],
@@ -287,18 +390,43 @@ STEMS: dict[str, Callable[[PaperTable, list[CellRuns]], list[str]]] = {
 }
 
 
-def planned(table: PaperTable, collected: list[CellRuns]) -> list[str]:
+# The figures whose numbers `figure_data.csv` holds (the committed check compares them; t-SNE coordinates
+# and top-k entropies are drawn from predictions.npz and not tabulated).
+DATA: dict[str, Callable[[PaperTable, list[CellRuns]], list[dict[str, Any]]]] = {
+    "cells": cells_data, "learning_curves": curves_data, "imbalance": imbalance_data,
+}
+
+
+def has_forest(comparison_rows: list[dict[str, Any]]) -> bool:
+    return any(not np.isnan(r["mean_diff"]) for r in comparison_rows)
+
+
+def planned(table: PaperTable, collected: list[CellRuns], comparison_rows: list[dict[str, Any]] = ()) -> list[str]:
     """The PNG file names `draw_all` writes for these runs, without drawing anything."""
     if not with_runs(collected):
         return []
-    return [f"{stem}.png" for name in table.figures for stem in STEMS[name](table, collected)]
+    forest_png = ["forest.png"] if has_forest(comparison_rows) else []
+    return forest_png + [f"{stem}.png" for name in table.figures for stem in STEMS[name](table, collected)]
 
 
-def draw_all(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str) -> list[Path]:
+def figure_data(table: PaperTable, collected: list[CellRuns], comparison_rows: list[dict[str, Any]] = ()):
+    """The numbers every drawn figure shows, one row per point (figure, panel, series, x, y, low, high):
+    written as figure_data.csv beside report.md, so a figure's content is checked without its pixels."""
+    import pandas as pd
+
+    rows = forest_data(list(comparison_rows)) if with_runs(collected) else []
+    for name in table.figures:
+        if name in DATA and with_runs(collected):
+            rows += DATA[name](table, collected)
+    return pd.DataFrame(rows, columns=["figure", "panel", "series", "x", "y", "low", "high"])
+
+
+def draw_all(table: PaperTable, collected: list[CellRuns], folder: Path, subtitle: str,
+             comparison_rows: list[dict[str, Any]] = ()) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     if not with_runs(collected):
         return []
-    paths = []
+    paths = forest(table, list(comparison_rows), folder, subtitle) if has_forest(comparison_rows) else []
     for name in table.figures:
         paths += DRAW[name](table, collected, folder, subtitle)
     return [p for p in paths if p.suffix == ".png"]

@@ -43,6 +43,15 @@ class CellPlan:
 
 
 # --------------------------------------------------------------------------- the plan
+def as_swept(overrides: list[str]) -> list[str]:
+    """The overrides as a run launched by the sweep (`run.py -m`) receives them: Hydra's sweeper
+    re-writes each value (1.0e-5 -> 1e-05, true -> True), and the run folder is named after that text."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [f"{o.input_line.split('=', 1)[0]}={o.get_value_element_as_str()}" for o in parsed]
+
+
 def data_hash(cfg) -> str:
     from lcl_repro.pipeline import load_data
 
@@ -84,7 +93,7 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
         for seed in seeds:
             overrides = [*cell_overrides(cell, seed), *extra]
             cfg = compose(overrides)
-            folder = record.run_dir(cfg, overrides)
+            folder = record.run_dir(cfg, as_swept(overrides))
             state = run_state(folder, cfg, data_hash)
             if state == "finished":
                 plan.finished.append(seed)

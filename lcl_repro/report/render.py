@@ -124,7 +124,7 @@ def learning_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             elif key == "still_improving":
                 line[title] = f"{int(value)}/{r['n']}"
             else:
-                line[title] = value or "–"
+                line[title] = value if isinstance(value, str) and value else "–"
         out.append(line)
     return pd.DataFrame(out)
 
@@ -140,10 +140,10 @@ def write_report(folder: Path, table: PaperTable, scale: str, encoder: str, seed
     learning = learning_frame(cell_rows)
     if not learning.empty:
         parts += ["", "## Learning checks (per cell, from the run records; rules: docs/verdicts.md)", "",
-                  learning.to_markdown(index=False)]
+                  learning.to_markdown(index=False, disable_numparse=True)]
     if comparison_rows:
         parts += ["", "## Claims and verdicts (recomputed on our runs; the paper's difference, t and p beside them)",
-                  "", comparisons_frame(comparison_rows).to_markdown(index=False)]
+                  "", comparisons_frame(comparison_rows).to_markdown(index=False, disable_numparse=True)]
     if table.notes:
         parts += ["", "## Notes", *[f"- {n}" for n in table.notes]]
     if compute and compute["runs"]:

@@ -28,7 +28,7 @@ from lcl_repro.errors import FETCH_DATA_HINT, ConfigError
 SCALES = ("smoke", "cpu", "paper")
 AGGREGATES = ("mean", "max", "top_k_by_validation")
 SPLITS = ("test", "validation")
-FIGURES = ("bar", "learning_curves", "topk_entropy", "tsne", "imbalance")
+FIGURES = ("cells", "learning_curves", "topk_entropy", "tsne", "imbalance")  # + forest wherever a table has claims
 SMOKE_SEEDS = (0, 1)
 OFFLINE_ENCODER = "minilm"
 
@@ -98,7 +98,7 @@ class PaperTable:
     reported: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # system -> column -> metric -> [mean, sd]
     reported_n: Optional[int] = None
     comparisons: list[Comparison] = field(default_factory=list)
-    figures: list[str] = field(default_factory=lambda: ["bar", "learning_curves"])
+    figures: list[str] = field(default_factory=lambda: ["cells", "learning_curves"])
     figure_columns: Optional[list[str]] = None  # columns the per-column figures draw (null = all)
     minority_label: Optional[str] = None  # imbalance tables: the class whose F1 is "minority"
     notes: list[str] = field(default_factory=list)

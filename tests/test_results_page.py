@@ -1,0 +1,35 @@
+"""The README verdict block: refreshed between its markers only, left alone without them; the short
+verdict the block and the summary print (no long reasons, but which arm did not learn)."""
+from __future__ import annotations
+
+from lcl_repro.report import results_page
+from lcl_repro.report.results_page import BEGIN, END, refresh_block, short_verdict
+
+
+def test_the_block_between_the_markers_is_replaced_and_nothing_else(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nintro\n\n{BEGIN}\nold table\n{END}\n\n## Next\nkept\n")
+    block = f"{BEGIN}\n| new | table |\n{END}"
+    assert refresh_block(readme, block)
+    assert readme.read_text() == f"# Title\n\nintro\n\n{block}\n\n## Next\nkept\n"
+    assert refresh_block(readme, block) and readme.read_text().count(BEGIN) == 1  # idempotent
+
+
+def test_a_readme_without_markers_is_left_alone(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\nno markers here\n")
+    assert not refresh_block(readme, f"{BEGIN}\nx\n{END}")
+    assert readme.read_text() == "# Title\nno markers here\n"
+    assert not refresh_block(tmp_path / "absent.md", "x")
+
+
+def test_short_verdict_keeps_qualifiers_and_names_the_arms_that_did_not_learn():
+    reason = "LaCon did not learn: 0/10 runs beat chance, MCC 0.00; CE did not learn: 0/10 runs beat chance"
+    row = {"verdict": f"inconclusive ({reason}); confounded: method.adam_eps 1e-08 vs 1e-06", "verdict_reason": reason}
+    assert short_verdict(row) == "inconclusive (LaCon, CE did not learn); confounded: method.adam_eps 1e-08 vs 1e-06"
+    untestable = {"verdict": "untestable (min attainable p 0.5000 ≥ 0.05)",
+                  "verdict_reason": "min attainable p 0.5000 ≥ 0.05"}
+    assert short_verdict(untestable) == "untestable"
+    assert short_verdict({"verdict": "reproduced; still improving", "verdict_reason": float("nan")}) == \
+        "reproduced; still improving"
+    assert results_page.SIGN == {"a>b": ">", "a<b": "<", "a=b": "="}
