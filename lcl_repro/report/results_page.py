@@ -99,8 +99,13 @@ def summary_table(reports: list[Report], link: str = "") -> str:
     return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True) if rows else "(no committed claim has runs yet)"
 
 
+def heading(rep: Report) -> str:
+    return f"{rep.table} (scale={rep.scale})"
+
+
 def anchor(rep: Report) -> str:
-    return f"{rep.table}-{rep.scale}".replace("_", "-")
+    """GitHub's anchor of the table's section heading (lower case, punctuation dropped, spaces -> '-')."""
+    return re.sub(r"[^\w\- ]", "", heading(rep).lower()).replace(" ", "-")
 
 
 def claims_table(claims: pd.DataFrame) -> str:
@@ -135,7 +140,7 @@ def page(reports: list[Report]) -> str:
              f"![every claim: our difference with its 95% CI beside the paper's]({FOREST}.png)", "",
              "## Every claim", "", summary_table(reports, link=""), ""]
     for rep in reports:
-        parts += [f"## {rep.header[0].lstrip('# ')} ({rep.table}, scale={rep.scale})", "",
+        parts += [f"## {heading(rep)}", "", f"**{rep.header[0].lstrip('# ')}**", "",
                   *[f"    {line}" for line in rep.header[1:]], "",
                   f"Full report: [reports/{rep.table}/{rep.scale}/report.md](reports/{rep.table}/{rep.scale}/report.md)."]
         if len(rep.claims):
