@@ -233,3 +233,97 @@ def test_sweep_waits_for_a_busy_run_when_asked_and_lists_what_it_left(tmp_path, 
     out = capsys.readouterr()
     assert f"waiting for {busy} (trained by another process)" in out.out and "not run" not in out.err
     assert (busy / "DONE").exists()
+
+
+# --------------------------------------------------------------------------- 6. plans, dry runs and reports say what they leave out
+TABLE = {"name": "faults_test", "title": "t", "source": "s", "encoder": "minilm", "seeds": 2,
+         "systems": {"CE": {"method": "ce"}}, "columns": {"EmoInt": {"dataset": "emoint"}}}
+
+
+def test_unusable_benchmark_files_are_left_out_and_named(tmp_path):
+    from lcl_repro.report.cost import find_rates
+
+    def bench(name: str, rate, age: int) -> Path:
+        digest = {"device": "cpu", "device_name": "AMD EPYC", "encoder": "minilm", "threads": 2,
+                  "train": {"fp32": {"ce": rate}}, "eval": {"fp32": 500.0}}
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"rates": digest}))
+        os.utime(path, (time.time() - age, time.time() - age))
+        return path
+
+    good = bench("good", 100.0, age=100)  # the oldest: every newer one is unusable
+    for name, rate in (("zero", 0), ("string", "fast"), ("negative", -50.0), ("nan", float("nan"))):
+        bench(name, rate, age=10)
+    (tmp_path / "broken.json").write_text("{not json")
+    left: list[str] = []
+    rates = find_rates(tmp_path, "cpu", "fp32", "minilm", "AMD EPYC", left)
+    assert rates.source == str(good) and rates.train == {"ce": 100.0}
+    assert sorted(left) == sorted([
+        f"{tmp_path / 'broken.json'}: not a readable benchmark file (JSONDecodeError)",
+        f"{tmp_path / 'zero.json'}: rates.train.fp32.ce = 0 is not a positive number of tokens per second",
+        f"{tmp_path / 'string.json'}: rates.train.fp32.ce = 'fast' is not a positive number of tokens per second",
+        f"{tmp_path / 'negative.json'}: rates.train.fp32.ce = -50.0 is not a positive number of tokens per second",
+        f"{tmp_path / 'nan.json'}: rates.train.fp32.ce = nan is not a positive number of tokens per second"])
+
+
+def test_plan_prints_the_benchmark_files_it_left_out(tmp_path):
+    from lcl_repro.report.cost import DataStats
+    from lcl_repro.report.plan import make_plan
+    from lcl_repro.report.tables import table_from
+    from omegaconf import OmegaConf
+
+    (tmp_path / "bench").mkdir()
+    digest = {"device": "cuda", "device_name": "NVIDIA H100", "encoder": "minilm", "threads": 8,
+              "train": {"fp32": {"ce": 0}}, "eval": {"fp32": 500.0}}
+    (tmp_path / "bench" / "h100.json").write_text(json.dumps({"rates": digest}))
+    text = make_plan(table_from(OmegaConf.create(TABLE), Path("faults_test.yaml")), "cpu",
+                     [f"output_root={tmp_path}", "data_dir=data", "hardware=gpu"], "data", tmp_path / "bench",
+                     compose_config, measure=False, stats=lambda cfg: DataStats(10, 10, 10, 10.0, 10.0),
+                     missing=lambda d, dd: None, data_hash=lambda cfg: "h")
+    assert "rates: not measured for cuda/fp32" in text
+    assert (f"benchmark file left out: {tmp_path / 'bench' / 'h100.json'}: rates.train.fp32.ce = 0 is not a "
+            "positive number of tokens per second") in text
+
+
+@needs_data
+def test_dry_run_says_restart_where_the_run_would_restart(tiny_overrides, capsys):
+    from lcl_repro.train import checkpoint
+
+    cfg = compose_config(["method=ce", *tiny_overrides, "dry_run=true"])
+    folder = record.run_dir(cfg)
+    checkpoint.save(folder, {"identity": {"fingerprint": record.fingerprint(cfg), "data_hash": "of other data"}})
+    pipeline.run(cfg)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        f"run folder: {folder} (restart: its checkpoint belongs to other settings or data, training from the "
+        "first epoch)")
+    data_hash = record.data_identity(pipeline.load_data(cfg))["data_hash"]
+    checkpoint.save(folder, {"identity": {"fingerprint": record.fingerprint(cfg), "data_hash": data_hash}})
+    pipeline.run(cfg)
+    assert capsys.readouterr().out.strip().endswith("(resume from checkpoint)")
+    pipeline.run(compose_config(["method=ce", *tiny_overrides, "dry_run=true", "overwrite=true"]))
+    assert capsys.readouterr().out.strip().endswith("(overwrite: deletes its checkpoint, training from the first epoch)")
+
+
+def test_report_names_records_it_leaves_out_and_the_encoder_the_runs_used(tmp_path):
+    from lcl_repro.report.collect import collect, encoder_used
+    from lcl_repro.report.tables import cell_overrides, cells, table_from
+    from lcl_repro.track.files import write_json
+    from omegaconf import OmegaConf
+    from tests.conftest import synthetic_data
+
+    table = table_from(OmegaConf.create(TABLE), Path("faults_test.yaml"))
+    extra = [f"output_root={tmp_path}", "encoder=tiny"]
+    [cell] = cells(table, "cpu", runnable_only=True)
+    folders = {}
+    for seed in (0, 1):
+        overrides = [*cell_overrides(cell, seed), *extra]
+        cfg = compose_config(overrides)
+        folder = folders[seed] = record.run_dir(cfg, overrides)
+        write_json(folder / "metrics.json", {"encoder": "tiny", "seed": seed, "test": {"accuracy": 50.0}})
+        record.mark_done(folder, cfg, {"data_hash": "h", "source_hash": "s"})
+    write_json(folders[1] / record.DONE_FILE, {"fingerprint": record.read_done(folders[1])["fingerprint"]})  # format 1
+    [found] = collect(table, "cpu", tmp_path, synthetic_data(tmp_path / "data", "emoint"), extra)
+    assert found.status == "partial" and [r.seed for r in found.runs] == [0]
+    assert found.detail == (f"1 record(s) left out, rerun to redo them (seed 1: {folders[1]}: DONE is of an older "
+                            "record format (no data hash or checksums))")
+    assert encoder_used([found], "minilm") == "tiny (the runs'; the table names minilm)"

@@ -20,12 +20,13 @@ from lcl_repro.report.cli_args import ReportArgs, parse_args
 
 def paper_report(args: ReportArgs) -> str:
     from lcl_repro.report import aggregate, figures, render
-    from lcl_repro.report.collect import collect
+    from lcl_repro.report.collect import collect, encoder_used
     from lcl_repro.report.tables import encoder_for, load_table, seeds_for
 
     table = load_table(args.paper)
     encoder, seeds = encoder_for(table, args.scale), seeds_for(table, args.scale)
     collected = collect(table, args.scale, Path(args.output_root), Path(args.data_dir), args.extra)
+    encoder = encoder_used(collected, encoder)
     checks = aggregate.learning_checks(collected)
     cell_rows = aggregate.cell_rows(table, collected, checks)
     comparison_rows = aggregate.comparison_rows(table, collected, checks)

@@ -58,15 +58,23 @@ class CellRuns:
     detail: str = ""  # the missing file and fetch command, or the command that runs the cell
 
 
-def finished_runs(output_root: Path, dataset: str, method: str, encoder: str) -> dict[str, tuple[Path, dict]]:
+def finished_runs(output_root: Path, dataset: str, method: str, encoder: str,
+                  left_out: Optional[dict[str, str]] = None) -> dict[str, tuple[Path, dict]]:
     """fingerprint -> (folder, DONE record) of every whole, finished run under one dataset/method/encoder.
-    A folder whose record is not whole or of an older format is left out (its rerun redoes it)."""
+    A folder whose record is not whole or of an older format is left out (its rerun redoes it); when
+    its DONE names a fingerprint, `left_out` maps that fingerprint to the folder and the reason."""
     base = Path(output_root) / "runs" / dataset / method / encoder
     out = {}
     for done in sorted(base.rglob(record.DONE_FILE)) if base.is_dir() else []:
         try:
             info = record.read_done(done.parent)
-        except record.Unfinished:
+        except record.Unfinished as why:
+            try:
+                stored = read_json(done).get("fingerprint")
+            except (OSError, ValueError, AttributeError):
+                stored = None
+            if stored and left_out is not None:
+                left_out[stored] = f"{done.parent}: {why}"
             continue
         out[info["fingerprint"]] = (done.parent, info)
     return out
@@ -102,14 +110,28 @@ def collect(table: PaperTable, scale: str, output_root: Path, data_dir: Path,
             out.append(CellRuns(cell, "missing data", expected=len(seeds), detail=f"{missing.split(';')[0]}; fetch: {fetch}"))
             continue
         cfg = compose([*cell_overrides(cell, seeds[0]), *extra])
-        index = finished_runs(output_root, cfg.dataset.name, cfg.method.name, cfg.encoder.name)
-        runs = []
+        unusable: dict[str, str] = {}
+        index = finished_runs(output_root, cfg.dataset.name, cfg.method.name, cfg.encoder.name, unusable)
+        runs, left = [], []
         for seed in seeds:
             cfg.seed = seed
             found = index.get(record.fingerprint(cfg))
             if found is not None:
                 runs.append(Run(seed, found[0], read_json(found[0] / "metrics.json"), found[1]))
+            elif record.fingerprint(cfg) in unusable:
+                left.append(f"seed {seed}: {unusable[record.fingerprint(cfg)]}")
         runs, note = same_source(runs)
+        if left:  # never silently: the cell would only say "partial"
+            note = "; ".join(x for x in (note, f"{len(left)} record(s) left out, rerun to redo them ({'; '.join(left)})") if x)
         status = "ok" if len(runs) == len(seeds) else "partial" if runs else "not run"
         out.append(CellRuns(cell, status, runs, len(seeds), note))
     return out
+
+
+def encoder_used(collected: list[CellRuns], named: str) -> str:
+    """The encoder a report's header names: the one its runs used (their metrics.json), saying so
+    when it is not the table's (e.g. `extra=[encoder=tiny]`)."""
+    used = sorted({str(run.metrics.get("encoder")) for cr in collected for run in cr.runs if run.metrics.get("encoder")})
+    if not used or used == [named]:
+        return named
+    return f"{', '.join(used)} (the runs'; the table names {named})"

@@ -115,33 +115,63 @@ def run_cost(method, data: DataStats, rates: Rates) -> RunCost:
                      else math.ceil(data.train / stage.batch_size))
         step_tokens = stage.batch_size * stage.views * data.train_tokens
         step_s = step_tokens * passes / rate if stage.trains_encoder else step_tokens / rates.eval
-        train_s += stage.epochs * per_epoch * step_s
+        steps, evaluations = stage.epochs * per_epoch, stage.epochs
+        if stage.evaluate and method.get("max_steps"):  # a step budget (docs/protocols.md#budgets-and-early-stopping)
+            steps = method.max_steps
+            evaluations = math.ceil(steps / (method.get("eval_every") or max(per_epoch, 1)))
+        # With method.patience the budget is a maximum: the cost is an upper bound.
+        train_s += steps * step_s
         if stage.evaluate:
-            eval_s += stage.epochs * (data.validation + data.test) * data.eval_tokens / rates.eval
+            eval_s += evaluations * (data.validation + data.test) * data.eval_tokens / rates.eval
     return RunCost(train_s, eval_s, measured)
 
 
 # --------------------------------------------------------------------------- rates
+def unusable_rate(digest: dict, precision: str) -> Optional[str]:
+    """Why a benchmark file's figures at `precision` cannot price a run (None: every rate is a
+    positive, finite number of tokens per second). A zero, a string or a negative rate would crash
+    the plan or print negative hours."""
+    train, evaluation = (digest.get("train") or {}).get(precision), (digest.get("eval") or {}).get(precision)
+    if not isinstance(train, dict) or "ce" not in train or evaluation is None:
+        return None  # no figures at this precision: not this plan's file, nothing to say
+    for name, value in [*((f"train.{precision}.{m}", r) for m, r in train.items()), (f"eval.{precision}", evaluation)]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            return f"rates.{name} = {value!r} is not a positive number of tokens per second"
+    return None
+
+
 def rates_from(result: dict, source: str, precision: str) -> Optional[Rates]:
     digest = result.get("rates") or {}
-    train, evaluation = digest.get("train", {}).get(precision), digest.get("eval", {}).get(precision)
-    if not train or "ce" not in train or not evaluation:
+    if not isinstance(digest, dict):
+        return None
+    train, evaluation = (digest.get("train") or {}).get(precision), (digest.get("eval") or {}).get(precision)
+    if not isinstance(train, dict) or "ce" not in train or not evaluation or unusable_rate(digest, precision):
         return None
     return Rates(source, digest["device"], digest["device_name"], digest["encoder"], precision,
                  digest.get("threads", 0), train, evaluation)
 
 
-def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, device_name: str = "") -> Optional[Rates]:
+def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, device_name: str = "",
+               left_out: Optional[list[str]] = None) -> Optional[Rates]:
     """The newest benchmark file measured on this kind of device (on a CPU: this CPU model) with
-    this encoder (or its stand-in) and a figure at this precision."""
+    this encoder (or its stand-in) and a figure at this precision. Files that cannot be used (not
+    JSON, or a rate that is not a positive number) are named with the reason in `left_out`."""
     encoders = {encoder, STAND_INS.get(encoder, encoder)}
+    left_out = [] if left_out is None else left_out
     files = sorted(Path(bench_dir).glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in files:
         try:
             result = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError) as err:
+            left_out.append(f"{path}: not a readable benchmark file ({type(err).__name__})")
             continue
-        rates = rates_from(result, str(path), precision)
+        digest = result.get("rates") if isinstance(result, dict) else None
+        if isinstance(digest, dict) and digest.get("device") == device and digest.get("encoder") in encoders:
+            why = unusable_rate(digest, precision)
+            if why:
+                left_out.append(f"{path}: {why}")
+                continue
+        rates = rates_from(result, str(path), precision) if isinstance(result, dict) else None
         if rates is None or rates.device != device or rates.encoder not in encoders:
             continue
         if device == "cpu" and device_name and rates.device_name != device_name:

@@ -128,7 +128,7 @@ def seed_list(seeds: list[int]) -> str:
 
 
 def render(table: PaperTable, scale: str, hardware: str, device: str, precision: str, plans: list[CellPlan],
-           rates: Optional[Rates], note: str = "") -> str:
+           rates: Optional[Rates], note: str = "", left_out: list[str] = ()) -> str:
     from lcl_repro.bench.report import markdown
 
     gpu = device == "cuda"
@@ -161,6 +161,8 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
             lines.append(f"missing data, not counted: {p.cell.system} / {p.cell.column}: {p.missing}")
         for conflict in p.conflicts:
             lines.append(f"conflict, the sweep will stop on it: {conflict}")
+    for why in dict.fromkeys(left_out):
+        lines.append(f"benchmark file left out: {why}")
     if note and rates is not None:
         lines.append(note)
     return "\n".join(lines)
@@ -217,11 +219,13 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     device = target_device(hw)
     note = ""
     rates = None
+    left_out: list[str] = []  # benchmark files that cannot be used, with the reason
     if device == "cpu" and precision == "bf16" and not cpu_supports_bf16():
         note = f"this CPU has no bf16 instructions: hardware={hw.name} runs would exit 2"
     else:
         for folder in dict.fromkeys([Path(bench_dir), BENCH_DIR]):
-            rates = find_rates(folder, device, precision, cfg.encoder.name, cpu_model() if device == "cpu" else "")
+            rates = find_rates(folder, device, precision, cfg.encoder.name, cpu_model() if device == "cpu" else "",
+                               left_out)
             if rates is not None:
                 break
         if rates is None and measure and measurable(device):
@@ -231,4 +235,4 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
             note = ("run `python scripts/bench.py encoder=electra_base_random hardware=bf16` on the GPU"
                     if device == "cuda" else "run `make bench`")
     plans = plan_cells(table, scale, extra, compose, rates, data_dir, **sources)
-    return render(table, scale, hw.name, device, precision, plans, rates, note)
+    return render(table, scale, hw.name, device, precision, plans, rates, note, left_out)
