@@ -193,3 +193,9 @@ def test_the_results_page_renders_every_claim_from_the_reports(synthetic_results
             str(synthetic_results / "README.md")]
     finally:
         (synthetic_results / "README.md").write_text(page)
+    (synthetic_results / "commentary.md").write_text("LCL leads by 12345.6 points.\n")  # a number no table has
+    try:
+        found = committed.page_differences(synthetic_results, tmp_path / "third")
+        assert f"{synthetic_results / 'commentary.md'}: the number 12345.6 is in no generated table" in found
+    finally:
+        (synthetic_results / "commentary.md").unlink()

@@ -33,3 +33,9 @@ def test_short_verdict_keeps_qualifiers_and_names_the_arms_that_did_not_learn():
     assert short_verdict({"verdict": "reproduced; still improving", "verdict_reason": float("nan")}) == \
         "reproduced; still improving"
     assert results_page.SIGN == {"a>b": ">", "a<b": "<", "a=b": "="}
+
+
+def test_commentary_numbers_must_be_printed_by_the_generated_tables():
+    generated = "| ISEAR | LCL > CE | 1.08 | 0.019 | 0.076 | 3/5 |"
+    assert results_page.unbacked_numbers("LCL gains 1.08 over CE (p 0.019, 0.076 after Holm)", generated) == []
+    assert results_page.unbacked_numbers("all 6 untied pairs favour LaCon; 1.1 points", generated) == ["1.1", "6"]

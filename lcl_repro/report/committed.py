@@ -128,6 +128,7 @@ def page_differences(results: Path, work: Path, readme: Optional[Path] = None) -
             first = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
             out.append(f"{committed_file}: differs from line {first + 1}: committed {line_at(old, first)!r}, "
                        f"now {line_at(new, first)!r}")
+    out += results_page.commentary_problems(Path(results))
     if readme is not None and Path(readme).is_file():
         text = Path(readme).read_text()
         if results_page.BEGIN in text:
