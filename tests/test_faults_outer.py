@@ -327,3 +327,91 @@ def test_report_names_records_it_leaves_out_and_the_encoder_the_runs_used(tmp_pa
     assert found.detail == (f"1 record(s) left out, rerun to redo them (seed 1: {folders[1]}: DONE is of an older "
                             "record format (no data hash or checksums))")
     assert encoder_used([found], "minilm") == "tiny (the runs'; the table names minilm)"
+
+
+# --------------------------------------------------------------------------- 7. large grids
+def test_large_multirun_asks_first_and_checks_one_job_per_distinct_configuration(tmp_path):
+    done = run_cli("seed=0..399", "dry_run=true", f"output_root={tmp_path}", stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: this multirun has 400 jobs, more than 200: pass --yes to dry-run them all, or narrow the sweep "
+        "(a seed range such as seed=0..4)"]
+    assert files_under(tmp_path) == []
+
+    from hydra.plugins.sweeper import Sweeper
+
+    from lcl_repro.cli import validate_distinct_configurations
+
+    composed = []
+
+    class Loader:
+        def load_sweep_config(self, master_config, sweep_overrides):
+            composed.append(sweep_overrides)
+
+    class Probe(Sweeper):
+        config, config_loader, hydra_context = object(), Loader(), None
+
+        def setup(self, *args, **kwargs): ...
+
+        def sweep(self, arguments): ...
+
+    original = Sweeper.validate_batch_is_legal
+    try:
+        validate_distinct_configurations()
+        Probe().validate_batch_is_legal([["method=ce", f"seed={s}"] for s in range(300)] + [["method=scl", "seed=0"]])
+    finally:
+        Sweeper.validate_batch_is_legal = original
+    assert sorted(job[0] for job in composed) == ["method=ce", "method=scl"]  # not 301 compositions
+
+
+@pytest.mark.slow
+def test_confirmed_large_dry_run_says_it_is_checking_and_starts_within_seconds(tmp_path):
+    proc = subprocess.Popen([sys.executable, str(REPO / "run.py"), "--yes", "seed=0..399", "dry_run=true",
+                             f"output_root={tmp_path}", f"data_dir={DATA or 'data'}"], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    started, first, launching = time.perf_counter(), None, None
+    for line in proc.stdout:
+        first = first or line.strip()
+        if "Launching 400 jobs" in line:
+            launching = time.perf_counter() - started
+            break
+    proc.kill()
+    proc.wait()
+    assert first == "checking 400 jobs (1 distinct configuration(s), the seeds share one) ..."
+    assert launching is not None and launching < 60  # was 70 s of silence: Hydra composed all 400 jobs first
+
+
+def test_table_sweep_over_the_size_asks_first(capsys):
+    from lcl_repro.errors import UserError
+    from lcl_repro.report.sweep import job_count, launch
+
+    command = ["-m", "method=ce,lcl", "dataset=ed,isear", "seed=0,1,2,3,4,5,6,7,8,9", "method.lr=1e-5,2e-5,3e-5"]
+    assert job_count(command) == 120
+    with pytest.raises(UserError, match="this sweep has 240 runs, more than 200: pass yes=true to dry-run them all"):
+        launch([command, command], dry_run=True)
+    assert launch([command, command], dry_run=True, yes=True) == 0
+
+
+# --------------------------------------------------------------------------- 8. paths as a shell passes them
+@pytest.mark.parametrize("value,expected", [
+    ("/tmp/résumé runs", "/tmp/résumé runs"), ("/data/中文", "/data/中文"), ("/tmp/my runs", "/tmp/my runs")])
+def test_paths_with_spaces_or_non_ascii_letters_work_in_single_runs_as_in_multiruns(tmp_path, value, expected):
+    from lcl_repro.cli import expand_ranges
+    from lcl_repro.compose import compose
+
+    for multirun in (False, True):
+        args = expand_ranges([f"output_root={value}", *(["seed=0..1"] if multirun else [])])
+        assert compose([a for a in args if not a.startswith("-") and not a.startswith("seed")]).output_root == expected
+
+
+@pytest.mark.slow
+def test_a_single_run_takes_a_non_ascii_path_and_a_comma_says_how_to_quote(tmp_path):
+    root = tmp_path / "résumé runs"
+    done = run_cli("dry_run=true", f"output_root={root}")
+    assert done.returncode == 0 and done.stdout.strip().endswith(f"run folder: {root}/runs/emoint/ce/minilm/seed0 "
+                                                                 "(new run)"), done.stderr[-2000:]
+    done = run_cli("dry_run=true", f"output_root={tmp_path}/a,b")
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"error: output_root={tmp_path}/a,b is a sweep: add --multirun to run each value, or quote the value to pass "
+        f"it as one string: \"output_root='{tmp_path}/a,b'\""]
+    done = run_cli("dry_run=true", f"output_root='{tmp_path}/a,b'")
+    assert done.returncode == 0 and f"run folder: {tmp_path}/a,b/runs/" in done.stdout

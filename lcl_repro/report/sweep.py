@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{table.name} at scale={args.scale}: {len(runnable)} cells x {len(seeds)} seeds "
           f"in {len(commands)} Hydra multirun command(s)", flush=True)
     try:
-        return launch(commands, args.dry_run, args.wait_busy)
+        return launch(commands, args.dry_run, args.wait_busy, args.yes)
     except KeyboardInterrupt:  # Ctrl-C reaches the run too, which keeps its last epoch checkpoint
         print("interrupted (Ctrl-C): rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -90,7 +90,11 @@ def run_command(command: list[str]) -> tuple[int, list[str]]:
     from lcl_repro.cli import BUSY_PREFIX
 
     busy = []
-    with subprocess.Popen([sys.executable, str(RUN_PY), *command], stdout=subprocess.PIPE, text=True, bufsize=1) as proc:
+    from lcl_repro.cli import CONFIRM_FLAG
+
+    # the sweep has confirmed its size already (launch)
+    with subprocess.Popen([sys.executable, str(RUN_PY), CONFIRM_FLAG, *command], stdout=subprocess.PIPE, text=True,
+                          bufsize=1) as proc:
         for line in proc.stdout:
             sys.stdout.write(line)
             sys.stdout.flush()
@@ -110,10 +114,30 @@ def wait_for(folders: list[str], poll_s: float = 10.0) -> None:
             time.sleep(poll_s)
 
 
-def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = False) -> int:
+def job_count(command: list[str]) -> int:
+    """The jobs of one `run.py -m` command: the product of its comma-separated values."""
+    count = 1
+    for arg in command:
+        value = arg.split("=", 1)[1] if "=" in arg else ""
+        if "," in value and not value.startswith(("[", "{", "(")):
+            count *= len(value.split(","))
+    return count
+
+
+def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = False, yes: bool = False) -> int:
     """Run the commands one after the other. A run another process is training (parallel sweeps
     sharing an output root) is left to it and the sweep goes on; with `wait_busy`, its command is
-    run again once that process is done (its finished runs are skipped). Lists what it did not run."""
+    run again once that process is done (its finished runs are skipped). Lists what it did not run.
+    More than LARGE_GRID runs start (or dry-run) only when confirmed: y at a terminal, or `yes`."""
+    from lcl_repro.cli import LARGE_GRID
+
+    total = sum(map(job_count, commands))
+    if total > LARGE_GRID and not yes:
+        what = "dry-run" if dry_run else "launch"
+        asked = sys.stdin.isatty() and input(f"this sweep has {total} runs (more than {LARGE_GRID}); {what} them "
+                                             f"all? [y/N] ").strip().lower() in ("y", "yes")
+        if not asked:
+            raise UserError(f"this sweep has {total} runs, more than {LARGE_GRID}: pass yes=true to {what} them all")
     failed, busy = [], {}
     todo = list(enumerate(commands, 1))
     while todo:
