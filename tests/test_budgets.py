@@ -122,3 +122,16 @@ def test_budget_rules(overrides, message):
 
     with pytest.raises(ConfigError, match=message):
         validate(compose_config(["method=ce", *overrides]))
+
+
+def test_the_cost_plan_prices_a_step_budget_by_its_steps_and_evaluations():
+    from lcl_repro.report.cost import DataStats, Rates, run_cost
+
+    rates = Rates("bench.json", "cpu", "cpu", "minilm", "bf16", 2, {"ce": 1000.0}, 4000.0)
+    data = DataStats(train=20, validation=436, test=436, train_tokens=10.0, eval_tokens=10.0)
+    epochs = run_cost(compose_config(["method=ce", "method.batch_size=16", "method.epochs=5"]).method, data, rates)
+    steps = run_cost(compose_config(["method=ce", "method.batch_size=16", "method.max_steps=1000",
+                                     "method.eval_every=100"]).method, data, rates)
+    # 5 epochs of 2 steps vs 1,000 steps; 5 evaluations vs 10 (each: 872 sequences of 10 tokens at 4,000/s)
+    assert epochs.train_s == pytest.approx(10 * 16 * 10 / 1000) and epochs.eval_s == pytest.approx(5 * 8720 / 4000)
+    assert steps.train_s == pytest.approx(1000 * 16 * 10 / 1000) and steps.eval_s == pytest.approx(10 * 8720 / 4000)

@@ -23,7 +23,16 @@ def paper_report(args: ReportArgs) -> str:
     from lcl_repro.report.collect import collect, encoder_used
     from lcl_repro.report.tables import encoder_for, load_table, seeds_for
 
-    table = load_table(args.paper)
+    table = load_table(args.paper, args.protocol)
+    search_section = ""
+    if table.search is not None:  # the table's runs are those of the settings its search chose (docs/protocols.md#searches)
+        from lcl_repro.compose import compose
+        from lcl_repro.report.hparams import search_choices, search_markdown
+        from lcl_repro.report.tables import with_choices
+
+        choices, scores = search_choices(table, args.scale, Path(args.output_root), list(args.extra), compose)
+        search_section = search_markdown(table, scores, choices)
+        table = with_choices(table, choices)
     encoder, seeds = encoder_for(table, args.scale), seeds_for(table, args.scale)
     collected = collect(table, args.scale, Path(args.output_root), Path(args.data_dir), args.extra)
     encoder = encoder_used(collected, encoder)
@@ -38,6 +47,11 @@ def paper_report(args: ReportArgs) -> str:
     markdown = render.write_report(folder, table, args.scale, encoder, seeds, cell_rows, comparison_rows, listed,
                                    extra=args.extra, compute=aggregate.compute(collected),
                                    figures_not_drawn=figures.not_drawn(table, collected))
+    if search_section:
+        from lcl_repro.track.files import write_text
+
+        markdown += "\n" + search_section
+        write_text(folder / "report.md", markdown)
     render.write_csv(folder / "figure_data.csv", figures.figure_data(table, collected, comparison_rows))
     if args.logger == "wandb":
         upload(table.name, args.scale, folder, markdown)

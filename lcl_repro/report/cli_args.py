@@ -15,6 +15,7 @@ class ReportArgs:
     paper: Optional[str] = None  # a table: conf/paper/<name>.yaml
     sweep: Optional[str] = None  # a hyper-parameter sweep: conf/sweep/<name>.yaml (report only)
     scale: str = "cpu"  # smoke | cpu | paper
+    protocol: Optional[str] = None  # a table's named protocol (conf/paper/<name>.yaml `protocols:`); null = its default
     dataset: Optional[str] = None  # sweep reports: the dataset the sweep ran on
     encoder: str = "minilm"  # sweep reports: the encoder the sweep ran with
     output_root: str = "outputs"  # where the run folders are (results/ holds the committed ones)

@@ -31,6 +31,9 @@ COMPARED = ("report.md", "cells.csv", "comparisons.csv", "table.tex", "figure_da
 # The run overrides every committed result was made with (bf16 after its parity check, docs/performance.md#bf16-on-cpu;
 # no embeddings, to keep results/ small): a report only finds runs of the same settings.
 COMMITTED_EXTRA = "[hardware=cpu_bf16,save_embeddings=false]"
+# The table protocol of reports committed before report.md carried a `table settings:` line (the November 2026
+# runs; conf/paper/<table>.yaml `protocols:`), used for a table that has it when the line is absent.
+UNLABELLED_PROTOCOL = "as_run_2026_11"
 
 
 def committed_reports(results: Path) -> list[tuple[str, str, Path]]:
@@ -49,6 +52,24 @@ def committed_args(folder: Path) -> list[str]:
     return []
 
 
+def committed_protocol(folder: Path) -> Optional[str]:
+    """The table protocol the committed report was made with: its `table settings:` line; for a report from
+    before that line, UNLABELLED_PROTOCOL where the table has it; else None (the table's default)."""
+    from lcl_repro.report.render import SETTINGS_PREFIX
+    from lcl_repro.report.tables import load_table
+
+    path = Path(folder) / "report.md"
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        if line.startswith(SETTINGS_PREFIX):
+            settings = dict(item.split("=", 1) for item in line[len(SETTINGS_PREFIX):].split())
+            return settings.get("protocol")
+    try:  # <results>/reports/<table>/<scale>
+        protocols = load_table(Path(folder).parent.name).protocols
+    except ConfigError:
+        return None
+    return UNLABELLED_PROTOCOL if UNLABELLED_PROTOCOL in protocols else None
+
+
 def rebuild(results: Path, table: str, scale: str, work: Path, data_dir: str = "data",
             extra: Optional[list[str]] = None) -> Path:
     """Run the report module on `results` as output root, writing into `work`; returns the new folder.
@@ -59,7 +80,8 @@ def rebuild(results: Path, table: str, scale: str, work: Path, data_dir: str = "
     if extra is None:
         extra = committed_args(Path(results) / "reports" / table / scale)
     args = ReportArgs(paper=table, scale=scale, output_root=str(results), report_root=str(work),
-                      data_dir=data_dir, extra=list(extra), figures=False)
+                      data_dir=data_dir, extra=list(extra), figures=False,
+                      protocol=committed_protocol(Path(results) / "reports" / table / scale))
     paper_report(args)
     return Path(work) / "reports" / table / scale
 
@@ -147,7 +169,7 @@ def plan_check(results: Path, table: str, scale: str, folder: Path, data_dir: st
     from lcl_repro.report.plan import plan_cells
     from lcl_repro.report.tables import load_table
 
-    spec = load_table(table)
+    spec = load_table(table, committed_protocol(folder))
     extra = [*committed_args(folder), f"output_root={results}", f"data_dir={data_dir}"]
     plans = plan_cells(spec, scale, extra, compose, None, data_dir)
     import pandas as pd
@@ -185,7 +207,7 @@ def cell_result(results: Path, table: str, system: str, column: str, scale: str 
     from lcl_repro.report.render import fmt
     from lcl_repro.report.tables import cell_overrides, cells, encoder_for, load_table, seeds_for
 
-    spec = load_table(table)
+    spec = load_table(table, committed_protocol(Path(results) / "reports" / table / scale))
     cell = next((c for c in cells(spec, scale, runnable_only=True) if (c.system, c.column) == (system, column)), None)
     if cell is None:
         raise ConfigError(f"{table} at scale={scale} has no runnable cell {system} / {column}")

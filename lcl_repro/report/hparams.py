@@ -166,3 +166,87 @@ def sweep_report(args: ReportArgs) -> str:
     write_text(folder / "settings.csv", settings.to_csv(index=False))
     write_text(folder / "runs.csv", runs.to_csv(index=False))
     return markdown + f"\nreport written to {folder}/\n"
+
+
+# --------------------------------------------------------------------------- a paper table's search stage
+def search_results(table, scale: str, output_root: Path, extra: list[str], compose) -> pd.DataFrame:
+    """One row per run of the table's search (`Protocol.search`, docs/protocols.md#searches): system,
+    column, setting, seed and its validation score, or NaN while the run is not finished. Runs are
+    found by fingerprint among the finished runs of their dataset / method / encoder, as the report does."""
+    from lcl_repro.report.tables import cell_overrides, cells, search_label, search_points, search_table, seeds_for
+
+    searched = search_table(table)
+    points = {search_label(s, p): (s, p) for s in table.search.systems for p in search_points(table.search)}
+    index: dict[Path, dict[str, Path]] = {}
+    rows = []
+    for cell in cells(searched, scale, runnable_only=True):
+        system, point = points[cell.system]
+        for seed in seeds_for(searched, scale):
+            cfg = compose([*cell_overrides(cell, seed), *extra])
+            base = Path(output_root) / "runs" / cfg.dataset.name / cfg.method.name / cfg.encoder.name
+            if base not in index:
+                index[base] = finished_index(base)
+            folder = index[base].get(record.fingerprint(cfg))
+            score = float("nan")
+            if folder is not None:
+                metrics = read_json(folder / "metrics.json")
+                score = metrics["validation"].get(metrics["selection_metric"], float("nan"))
+            rows.append({"system": system, "column": cell.column, "setting": ", ".join(point), "seed": seed,
+                         "validation": score, "metric": cfg.dataset.selection_metric})
+    return pd.DataFrame(rows)
+
+
+def finished_index(base: Path) -> dict[str, Path]:
+    out = {}
+    for done in sorted(base.rglob(record.DONE_FILE)) if base.is_dir() else []:
+        try:
+            out[record.read_done(done.parent)["fingerprint"]] = done.parent
+        except record.Unfinished:
+            continue
+    return out
+
+
+def search_scores(results: pd.DataFrame, select: str, top_k: int) -> pd.DataFrame:
+    """Per (system, column, setting): runs finished of expected, and the selection score: the mean validation
+    score over seeds (`mean`) or over the best `top_k` seeds (`top_k_mean`, Gunel §4.1)."""
+    def score(values: pd.Series) -> float:
+        values = values.dropna().sort_values(ascending=False)
+        return float(values.head(top_k).mean() if select == "top_k_mean" else values.mean())
+
+    grouped = results.groupby(["system", "column", "setting"], sort=False)
+    return grouped.agg(finished=("validation", "count"), expected=("seed", "count"),
+                       score=("validation", score)).reset_index()
+
+
+def search_choices(table, scale: str, output_root: Path, extra: list[str], compose
+                   ) -> tuple[dict[tuple[str, str], tuple[str, ...]], pd.DataFrame]:
+    """The chosen setting of each searched (system, column) whose every search run is finished (the best
+    selection score; the first in grid order among equals), and the scores table."""
+    if table.search is None:
+        return {}, pd.DataFrame()
+    scores = search_scores(search_results(table, scale, output_root, extra, compose), table.search.select,
+                           table.search.top_k)
+    choices = {}
+    for (system, column), group in scores.groupby(["system", "column"], sort=False):
+        if (group["finished"] == group["expected"]).all():
+            best = group.loc[group["score"].idxmax()]
+            choices[(system, column)] = tuple(best["setting"].split(", "))
+    scores["chosen"] = [choices.get((r.system, r.column)) == tuple(r.setting.split(", ")) for r in scores.itertuples()]
+    return choices, scores
+
+
+def search_markdown(table, scores: pd.DataFrame, choices: dict) -> str:
+    """The report's section on the search: the rule, the chosen setting per cell and system, every score."""
+    search = table.search
+    rule = (f"mean validation score of the best {search.top_k} of each setting's runs" if search.select == "top_k_mean"
+            else "mean validation score over each setting's runs")
+    lines = ["## Hyper-parameter search", "",
+             f"protocol {table.applied_protocol}: {', '.join(search.systems)} over "
+             + " x ".join(f"{k} {{{', '.join(map(str, v))}}}" for k, v in search.grid.items())
+             + f"; selected by the {rule} (validation only; docs/protocols.md#searches).", ""]
+    pending = sorted({(r.system, r.column) for r in scores.itertuples()} - set(choices))
+    for (system, column), point in choices.items():
+        lines.append(f"- chosen: {system} / {column}: {', '.join(point)}")
+    for system, column in pending:
+        lines.append(f"- search unfinished: {system} / {column} (its table runs wait for it)")
+    return "\n".join([*lines, "", scores.to_markdown(index=False, floatfmt=".4g")]) + "\n"

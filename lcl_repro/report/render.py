@@ -37,6 +37,7 @@ def fmt_p(p: Any) -> str:
 
 
 EXTRA_PREFIX = "extra run overrides: "
+SETTINGS_PREFIX = "table settings: "  # the named protocol (docs/protocols.md#table-protocols)
 
 
 def header(table: PaperTable, scale: str, encoder: str, seeds: list[int], extra: list[str] = ()) -> list[str]:
@@ -47,6 +48,7 @@ def header(table: PaperTable, scale: str, encoder: str, seeds: list[int], extra:
              f"paper: {table.source}; n = {table.reported_n or '?'} per cell"]
     # The report finds runs by their settings, so the overrides every run had (e.g. hardware=cpu_bf16)
     # are part of what it shows; `committed.committed_args` reads them back from this line.
+    lines += [f"{SETTINGS_PREFIX}protocol={table.applied_protocol}"] if table.applied_protocol else []
     return lines + ([f"{EXTRA_PREFIX}{' '.join(extra)}"] if extra else [])
 
 

@@ -23,7 +23,9 @@ from lcl_repro.compose import compose, entry_point
 from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserError
 from lcl_repro.report.cli_args import ReportArgs, parse_args
 from lcl_repro.report.collect import FETCH
-from lcl_repro.report.tables import Cell, cells, load_table, missing_data, seeds_for
+from lcl_repro.report.hparams import search_choices
+from lcl_repro.report.tables import (Cell, PaperTable, cells, load_table, missing_data, search_table, seeds_for,
+                                      with_choices)
 
 RUN_PY = Path(__file__).resolve().parents[2] / "run.py"
 
@@ -58,14 +60,46 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.paper:
         raise UserError("name a table: paper=<name> (python -m lcl_repro.report.sweep paper=lcl_table1 scale=smoke)")
-    table = load_table(args.paper)
-    seeds = seeds_for(table, args.scale)
+    table = load_table(args.paper, args.protocol)
     extra = run_overrides(args, table.name)
     if args.plan:
         from lcl_repro.report.plan import make_plan
 
-        print(make_plan(table, args.scale, extra, args.data_dir, Path(args.output_root) / "bench", compose))
+        bench = Path(args.output_root) / "bench"
+        if table.search is not None:  # the search stage, then the table at the settings chosen so far
+            print(f"search stage ({table.applied_protocol}):")
+            print(make_plan(search_table(table), args.scale, extra, args.data_dir, bench, compose))
+            table, note = after_search(table, args, extra)
+            print(f"\ntable stage: {note}")
+        print(make_plan(table, args.scale, extra, args.data_dir, bench, compose))
         return 0
+    if table.search is not None:
+        print(f"search stage ({table.applied_protocol}): {' x '.join(table.search.grid)} for "
+              f"{', '.join(table.search.systems)}", flush=True)
+        code = run_stage(search_table(table), args, extra)
+        if code != 0:
+            return code
+        table, note = after_search(table, args, extra)
+        print(f"\ntable stage: {note}", flush=True)
+    return run_stage(table, args, extra)
+
+
+def after_search(table: PaperTable, args: ReportArgs, extra: list[str]) -> tuple[PaperTable, str]:
+    """The table at the settings its finished search chose (docs/protocols.md#searches), and a line saying so."""
+    choices, scores = search_choices(table, args.scale, Path(args.output_root), extra, compose)
+    pending = len({(r.system, r.column) for r in scores.itertuples()} - set(choices)) if len(scores) else 0
+    beyond = max(0, len(seeds_for(table, args.scale)) - len(seeds_for(search_table(table), args.scale)))
+    chosen = "; ".join(f"{s} / {c}: {', '.join(p)}" for (s, c), p in choices.items()) or "none yet"
+    note = f"chosen settings: {chosen}"
+    if pending:
+        note += (f"; {pending} searched cell(s) wait for their search" +
+                 (f" and then train {beyond} more seed(s) each (not counted here)" if beyond else
+                  " (their runs are the chosen setting's search runs)"))
+    return with_choices(table, choices), note
+
+
+def run_stage(table: PaperTable, args: ReportArgs, extra: list[str]) -> int:
+    seeds = seeds_for(table, args.scale)
     runnable = []
     for cell in cells(table, args.scale, runnable_only=True):
         missing = missing_data(cell.dataset, args.data_dir)
