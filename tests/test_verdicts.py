@@ -126,11 +126,11 @@ def test_the_committed_lcl_table1_shows_its_learning_rate_confound(monkeypatch):
     """The audit's finding, computed: LCL ran at lr 3e-5 on ISEAR and its baselines at 2e-5."""
     from lcl_repro.report import aggregate
     from lcl_repro.report.collect import collect
-    from lcl_repro.report.committed import committed_args
+    from lcl_repro.report.committed import committed_args, committed_protocol
 
     monkeypatch.chdir(REPO)
-    table = load_table("lcl_table1")
     folder = REPO / "results" / "reports" / "lcl_table1" / "cpu"
+    table = load_table("lcl_table1", committed_protocol(folder))  # the protocol the committed runs had
     collected = collect(table, "cpu", REPO / "results", Path("data"), committed_args(folder))
     rows = {(r["column"], r["a"], r["b"]): r for r in aggregate.comparison_rows(table, collected)}
     isear = rows[("ISEAR", "LCL", "SCL")]
