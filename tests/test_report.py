@@ -228,8 +228,8 @@ def test_topk_entropy_matches_a_hand_computed_case():
 
 def test_sweep_groups_cells_into_few_hydra_commands():
     """Cells sharing their overrides share a command; a per-cell override (SCL's lam on GoEmotions, from
-    LCL's alpha there) splits that cell off."""
-    table = load_table("lcl_table1")
+    LCL's alpha there) splits that cell off. The committed runs' protocol has no per-column overrides."""
+    table = load_table("lcl_table1", "as_run_2026_11")
     commands = sweep_commands(cells(table, "smoke", runnable_only=True), [0, 1], ["output_root=x"])
     scl = ["method.views=2", "method.augmentation=wordnet", "method.drop_last=true"]
     tail = ["method.temperature=0.3", "encoder=minilm", "scale=smoke", "output_root=x"]
@@ -238,6 +238,10 @@ def test_sweep_groups_cells_into_few_hydra_commands():
          "output_root=x"],
         ["-m", "method=scl", "dataset=ed,isear,emoint", "seed=0,1", *scl, "method.lam=0.5", *tail],
         ["-m", "method=scl", "dataset=goemotions", "seed=0,1", *scl, "method.lam=0.9", *tail]]
+    # the default (fair) protocol gives ISEAR's systems LCL's lr, so ISEAR and EmoInt leave the shared command
+    fair = sweep_commands(cells(load_table("lcl_table1"), "smoke", runnable_only=True), [0, 1], ["output_root=x"])
+    assert len(fair) == 7 and fair[0][2] == "dataset=ed,goemotions"
+    assert [c for c in fair if "dataset=isear" in c and "method.lr=3.0e-5" in c and "method=ce,lcl" in c]
 
 
 def test_every_shipped_table_loads():
@@ -276,7 +280,8 @@ def test_sweep_dry_run_prints_the_hydra_commands_and_groups_wandb_runs_per_table
     from lcl_repro.report.sweep import main as sweep_main
 
     data = synthetic_data(tmp_path, "ed", "goemotions", "isear", "emoint")
-    assert sweep_main(["paper=lcl_table1", "scale=smoke", "dry_run=true", "logger=wandb", f"data_dir={data}"]) == 0
+    assert sweep_main(["paper=lcl_table1", "protocol=as_run_2026_11", "scale=smoke", "dry_run=true", "logger=wandb",
+                       f"data_dir={data}"]) == 0
     out = capsys.readouterr().out
     assert "12 cells x 2 seeds in 3 Hydra multirun command(s)" in out
     assert "python run.py -m method=ce,lcl dataset=ed,goemotions,isear,emoint seed=0,1" in out
