@@ -217,7 +217,7 @@ def test_cell_overrides_must_name_a_runnable_cell(bad, message):
 def test_a_comparison_with_a_literature_row_is_a_stated_one_sample_test_or_refused():
     from lcl_repro.errors import ConfigError
 
-    versus = {"a": "SCL", "b": "Lit", "metric": "accuracy", "columns": ["EmoInt"]}
+    versus = {"a": "SCL", "b": "Lit", "claim": "a>b", "metric": "accuracy", "columns": ["EmoInt"]}
     with pytest.raises(ConfigError, match="Lit is a literature row with no runs, so welch has nothing to compare; "
                                           "use test: one_sample_t"):
         toy_table(comparisons=[{**versus, "test": "welch"}])
