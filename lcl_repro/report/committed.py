@@ -24,6 +24,8 @@ from typing import Optional
 
 from lcl_repro.compose import entry_point
 from lcl_repro.errors import ConfigError
+from lcl_repro.report import results_page
+from lcl_repro.report.results_page import committed_reports
 
 RESULTS = "results"
 # The figures' pixels depend on the matplotlib build; their numbers (figure_data.csv) are compared instead.
@@ -34,12 +36,6 @@ COMMITTED_EXTRA = "[hardware=cpu_bf16,save_embeddings=false]"
 # The table protocol of reports committed before report.md carried a `table settings:` line (the November 2026
 # runs; conf/paper/<table>.yaml `protocols:`), used for a table that has it when the line is absent.
 UNLABELLED_PROTOCOL = "as_run_2026_11"
-
-
-def committed_reports(results: Path) -> list[tuple[str, str, Path]]:
-    """(table, scale, folder) of every report under `results/reports/<table>/<scale>/`."""
-    root = Path(results) / "reports"
-    return [(f.parent.name, f.name, f) for f in sorted(root.glob("*/*")) if (f / "report.md").is_file()]
 
 
 def committed_args(folder: Path) -> list[str]:
@@ -54,12 +50,15 @@ def committed_args(folder: Path) -> list[str]:
 
 def committed_protocol(folder: Path) -> Optional[str]:
     """The table protocol the committed report was made with: its `table settings:` line; for a report from
-    before that line, UNLABELLED_PROTOCOL where the table has it; else None (the table's default)."""
+    before that line, UNLABELLED_PROTOCOL where the table has it; else (or without a report) None, the
+    table's default."""
     from lcl_repro.report.render import SETTINGS_PREFIX
     from lcl_repro.report.tables import load_table
 
     path = Path(folder) / "report.md"
-    for line in path.read_text().splitlines() if path.is_file() else []:
+    if not path.is_file():  # nothing committed yet: what `make <table>` would make
+        return None
+    for line in path.read_text().splitlines():
         if line.startswith(SETTINGS_PREFIX):
             settings = dict(item.split("=", 1) for item in line[len(SETTINGS_PREFIX):].split())
             return settings.get("protocol")
@@ -137,8 +136,6 @@ def check(results: Path, data_dir: str = "data", readme: Optional[Path] = None,
 def page_differences(results: Path, work: Path, readme: Optional[Path] = None) -> list[str]:
     """The results page and the cross-table forest data as `results_page` renders them now, against the
     committed ones; README.md's verdict block too when it has the markers."""
-    from lcl_repro.report import results_page
-
     results_page.write_page(Path(results), work, draw=False)
     out = []
     for name in (results_page.PAGE, f"{results_page.FOREST}_data.csv"):
@@ -211,9 +208,12 @@ def cell_result(results: Path, table: str, system: str, column: str, scale: str 
     cell = next((c for c in cells(spec, scale, runnable_only=True) if (c.system, c.column) == (system, column)), None)
     if cell is None:
         raise ConfigError(f"{table} at scale={scale} has no runnable cell {system} / {column}")
-    epochs = compose(cell_overrides(cell, 0)).method.epochs
+    method = compose(cell_overrides(cell, 0)).method
+    budget = (f"{method.max_steps} steps" if method.get("max_steps") else
+              f"at most {method.epochs} epochs (patience {method.patience})" if method.get("patience") else
+              f"{method.epochs} epochs")
     what = (f"{system} on {column} (encoder={encoder_for(spec, scale)}, scale={scale}, "
-            f"{epochs} epochs x {len(seeds_for(spec, scale))} seeds)")
+            f"{budget} x {len(seeds_for(spec, scale))} seeds)")
     folder = Path(results) / "reports" / table / scale
     produce = f"make {table.replace('_', '-')} SCALE={scale} OUTPUT_ROOT={results} EXTRA='{COMMITTED_EXTRA}'"
     if not (folder / "cells.csv").is_file():

@@ -44,9 +44,13 @@ class Report:
     claims: pd.DataFrame  # empty when the table makes no claim
 
 
-def read_reports(results: Path) -> list[Report]:
-    from lcl_repro.report.committed import committed_reports
+def committed_reports(results: Path) -> list[tuple[str, str, Path]]:
+    """(table, scale, folder) of every report under `results/reports/<table>/<scale>/`."""
+    root = Path(results) / "reports"
+    return [(f.parent.name, f.name, f) for f in sorted(root.glob("*/*")) if (f / "report.md").is_file()]
 
+
+def read_reports(results: Path) -> list[Report]:
     out = []
     for table, scale, folder in committed_reports(results):
         header = []
