@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from lcl_repro.errors import UserError
 from lcl_repro.track import lock as run_lock
 from lcl_repro.track import record
-from lcl_repro.track.files import read_json, remove_temporaries, write_json, write_text
+from lcl_repro.track.files import raise_if_disk_full, read_json, remove_temporaries, write_json, write_text
 from lcl_repro.track.secrets import redact, redact_args
 from lcl_repro.train import checkpoint
 from lcl_repro.train import hardware
@@ -38,6 +38,7 @@ def check_writable(folder: Path, setting: str = "output_root") -> None:
         with tempfile.TemporaryFile(dir=existing):  # root ignores permission bits: only a real write tells
             pass
     except OSError as err:
+        raise_if_disk_full(err, folder / "file", 0)
         raise UserError(f"cannot write to {folder}: {err.strerror} ({existing}); set {setting}=<writable dir>") from err
 
 

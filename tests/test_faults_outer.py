@@ -152,6 +152,17 @@ def test_full_disk_is_one_line_with_exit_74_and_no_partial_file(small_disk, tmp_
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: no space left on the device of ") and "checkpoint/last.pt (needs at least 11" in line
     assert not [p for p in small_disk.rglob("*") if p.name.endswith(".tmp") or p.name == lock.LOCK_NAME]
+    filler = small_disk / "filler"
+    with open(filler, "wb", buffering=0) as fh:  # a disk full to the last block takes an empty lock file, not its first line
+        try:
+            while True:
+                fh.write(b"x" * 4096)
+        except OSError:
+            pass
+    done = run_cli(*TINY, f"data_dir={DATA}", f"output_root={small_disk}", f"cache_dir={tmp_path / 'cache'}")
+    assert done.returncode == EXIT_NO_SPACE, done.stderr[-3000:]
+    [line] = done.stderr.strip().splitlines()
+    assert "while writing " in line and f"/seed0/{lock.LOCK_NAME} (needs at least 100 bytes, 0 bytes free)" in line
 
 
 @needs_data

@@ -48,7 +48,7 @@ def atomic_write(path: Path, write: Callable[[Path], None], size_hint: int = 0) 
 
 
 def megabytes(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB" if n >= 2**10 else f"{n} bytes"
 
 
 def raise_if_disk_full(err: BaseException, path: Path, needed: int) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from lcl_repro.errors import UserError
+from lcl_repro.track.files import raise_if_disk_full
 
 LOCK_NAME = ".lock"
 
@@ -97,9 +98,13 @@ def hold(folder: Path) -> Iterator[Path]:
             break
         os.close(fd)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
-                     f"{datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
+                         f"{datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
+        except OSError as err:  # a full disk takes an empty file but not its first line
+            raise_if_disk_full(err, path, 100)
+            raise
         yield path
     finally:
         try:
