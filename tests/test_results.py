@@ -154,7 +154,7 @@ def test_demo_prints_the_committed_result_of_its_cell(synthetic_results):
     text = committed.cell_result(synthetic_results, "lcl_table1", "LCL", "EmoInt")
     lines = text.splitlines()
     assert lines[0].startswith("Committed full-protocol result for LCL on EmoInt (encoder=minilm, scale=cpu, "
-                               "5 epochs x 5 seeds), from ")
+                               "at most 15 epochs (patience 3) x 5 seeds), from ")  # the default protocol
     accuracy = next(line for line in lines if line.strip().startswith("accuracy"))
     assert "5/5 seeds" in accuracy and "paper (electra_base): 86.6 (0.3)" in accuracy
     assert "f1_weighted" in text and "[" not in accuracy  # a complete cell carries no status flag
@@ -162,8 +162,8 @@ def test_demo_prints_the_committed_result_of_its_cell(synthetic_results):
 
 def test_demo_says_which_command_makes_the_result_when_none_is_committed(tmp_path):
     text = committed.cell_result(tmp_path, "lcl_table1", "LCL", "EmoInt")
-    assert text == ("No committed full-protocol result for LCL on EmoInt (encoder=minilm, scale=cpu, 5 epochs x 5 "
-                    f"seeds) yet: `make lcl-table1 SCALE=cpu OUTPUT_ROOT={tmp_path} "
+    assert text == ("No committed full-protocol result for LCL on EmoInt (encoder=minilm, scale=cpu, at most 15 "
+                    f"epochs (patience 3) x 5 seeds) yet: `make lcl-table1 SCALE=cpu OUTPUT_ROOT={tmp_path} "
                     "EXTRA='[hardware=cpu_bf16,save_embeddings=false]'` trains it and writes "
                     f"{tmp_path}/reports/lcl_table1/cpu/.")
     assert len(text.splitlines()) == 1
