@@ -426,3 +426,28 @@ def test_a_single_run_takes_a_non_ascii_path_and_a_comma_says_how_to_quote(tmp_p
         f"it as one string: \"output_root='{tmp_path}/a,b'\""]
     done = run_cli("dry_run=true", f"output_root='{tmp_path}/a,b'")
     assert done.returncode == 0 and f"run folder: {tmp_path}/a,b/runs/" in done.stdout
+
+
+def test_plan_names_records_it_counts_to_do_because_they_are_left_out(tmp_path):
+    from lcl_repro.report.cost import DataStats, Rates
+    from lcl_repro.report.plan import plan_cells, render
+    from lcl_repro.report.tables import cell_overrides, cells, table_from
+    from lcl_repro.track.files import write_json
+    from omegaconf import OmegaConf
+
+    table = table_from(OmegaConf.create(TABLE), Path("faults_test.yaml"))
+    extra = [f"output_root={tmp_path}", "data_dir=data"]
+    [cell] = cells(table, "cpu", runnable_only=True)
+    overrides = [*cell_overrides(cell, 0), *extra]
+    cfg = compose_config(overrides)
+    folder = record.run_dir(cfg, overrides)
+    write_json(folder / "metrics.json", {})
+    write_json(folder / record.DONE_FILE, {"fingerprint": record.fingerprint(cfg)})  # format 1
+    rates = Rates("r.json", "cpu", "AMD EPYC", "minilm", "fp32", 2, train={"ce": 1000.0}, eval=500.0)
+    [plan] = plan_cells(table, "cpu", extra, compose_config, rates, "data", stats=lambda cfg: DataStats(10, 10, 10, 10.0, 10.0),
+                        missing=lambda d, dd: None, data_hash=lambda cfg: "h")
+    assert plan.todo == [0, 1] and plan.reruns == [
+        f"{folder}: DONE is of an older record format (no data hash or checksums)"]
+    text = render(table, "cpu", "cpu", "cpu", "fp32", [plan], rates)
+    assert (f"counted to do, its record left out: {folder}: DONE is of an older record format (no data hash or "
+            "checksums)") in text

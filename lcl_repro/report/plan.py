@@ -33,6 +33,7 @@ class CellPlan:
     finished: list[int] = field(default_factory=list)
     resumable: list[int] = field(default_factory=list)  # to do, from an epoch checkpoint
     conflicts: list[str] = field(default_factory=list)  # folders holding another setting's finished run
+    reruns: list[str] = field(default_factory=list)  # to do: a record not whole or of an older format, and why
     missing: str = ""  # data not on this machine
     cost: Optional[RunCost] = None  # one run
 
@@ -59,15 +60,16 @@ def data_hash(cfg) -> str:
 
 
 def run_state(folder: Path, cfg, hash_of: Callable = data_hash) -> str:
-    """"finished", "to do", or "conflict: ..." for a run folder, by the rules `run.py` applies
-    (record.read_done, the settings fingerprint, the data hash), without its side effects: a plan
-    deletes no DONE file. A conflict stops the sweep on that run until it is resolved."""
+    """"finished", "to do", "rerun: <why>" (a record not whole or of an older format: to do) or
+    "conflict: ..." for a run folder, by the rules `run.py` applies (record.read_done, the settings
+    fingerprint, the data hash), without its side effects: a plan deletes no DONE file. A conflict
+    stops the sweep on that run until it is resolved."""
     if not (folder / record.DONE_FILE).exists():
         return "to do"
     try:
         info = record.read_done(folder)
-    except record.Unfinished:  # the sweep reruns it
-        return "to do"
+    except record.Unfinished as why:  # the sweep reruns it
+        return f"rerun: {why}"
     if info["fingerprint"] != record.fingerprint(cfg):
         return "conflict: a finished run with other settings (overwrite=true or run_tag=<name>)"
     if info["data_hash"] != hash_of(cfg):
@@ -100,6 +102,8 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
                 continue
             if state.startswith("conflict"):
                 plan.conflicts.append(f"{folder}: {state}")
+            if state.startswith("rerun"):
+                plan.reruns.append(f"{folder}: {state.removeprefix('rerun: ')}")
             plan.todo.append(seed)
             if checkpoint.path(folder).exists():
                 plan.resumable.append(seed)
@@ -161,6 +165,8 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
             lines.append(f"missing data, not counted: {p.cell.system} / {p.cell.column}: {p.missing}")
         for conflict in p.conflicts:
             lines.append(f"conflict, the sweep will stop on it: {conflict}")
+        for rerun in p.reruns:
+            lines.append(f"counted to do, its record left out: {rerun}")
     for why in dict.fromkeys(left_out):
         lines.append(f"benchmark file left out: {why}")
     if note and rates is not None:
