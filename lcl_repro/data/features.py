@@ -85,9 +85,11 @@ def tokenize(data: TextDataset, tokenizer: PreTrainedTokenizerBase, max_length: 
         result.save_to_disk(str(tmp))
         write_json(tmp / CHECKSUM_FILE, {"format": 1, "files": folder_checksums(tmp)})
         tmp.rename(path)  # atomic: a half-written cache is never picked up
-    except OSError as err:
+    except BaseException as err:  # Ctrl-C and SIGTERM too: no half-written folder stays behind
         shutil.rmtree(tmp, ignore_errors=True)
-        if not path.exists():
+        if not isinstance(err, OSError):
+            raise
+        if not path.exists():  # else another process finished the same cache first
             raise_if_disk_full(err, path, result_bytes(result))
             raise
     return datasets.load_from_disk(str(path)), key
