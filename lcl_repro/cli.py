@@ -73,7 +73,7 @@ def _task(cfg) -> float | None:
             # Parallel sweeps share an output root: the other process's record is the one wanted.
             print(f"{BUSY_PREFIX}{busy.folder} is being trained by another process{busy.holder}; going on", flush=True)
             NOT_RUN.append(f"{busy.folder}: being trained by another process{busy.holder}")
-            return None
+            return float("nan")  # an Optuna study records the trial as failed and goes on
     # The validation score of the selected epoch: what Optuna sweeps maximise.
     return (result.get("validation") or {}).get(cfg.dataset.selection_metric)
 
