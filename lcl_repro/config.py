@@ -119,6 +119,9 @@ class HardwareConfig:
     num_threads: Optional[int] = None  # torch CPU threads; null = torch default
     retain_freed_memory: bool = True  # glibc: reuse freed heap across steps (lcl_repro/train/host.py)
     deterministic: bool = False  # torch.use_deterministic_algorithms on GPU (costs speed)
+    # AdamW as one fused kernel: ~3x faster update on CPU, but it rounds differently from the default
+    # `foreach` update, so it is part of a run's identity (at false left out: lcl_repro/track/record.py LATER_KEYS).
+    fused_adamw: bool = False
 
 
 @dataclass

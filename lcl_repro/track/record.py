@@ -42,7 +42,8 @@ FORMERLY_SHARED_DATASET_KEYS = {"format": "reconstructed", "text_field": "prompt
                                 "binary": False}
 # Keys added after runs were recorded: at their neutral value they are left out of the identity, so every
 # earlier run keeps its fingerprint (tests/test_identity_pins.py); set to anything else they are part of it.
-LATER_KEYS = {"method": {"patience": None, "max_steps": None, "eval_every": None}}
+LATER_KEYS = {"method": {"patience": None, "max_steps": None, "eval_every": None},
+              "hardware": {"fused_adamw": False}}
 GROUPS = ("method", "dataset", "encoder", "hardware", "logger", "scale", "sweep")  # scale sets run_tag; a sweep's values are overrides of their own
 DONE_FILE = "DONE"
 DONE_FORMAT = 2  # 1: fingerprint only (before data hashes and file checksums)
@@ -65,6 +66,12 @@ def fingerprint(cfg: DictConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _neutral_hardware(key: str, value: str) -> bool:
+    """A hardware key added later, set on the command line to its neutral value (LATER_KEYS)."""
+    neutral = LATER_KEYS["hardware"]
+    return key in neutral and value.strip().lower() == str(neutral[key]).lower()
+
+
 def variant_from_overrides(overrides: Iterable[str]) -> str:
     """Readable folder name for command-line overrides that change results (groups and seed excluded)."""
     kept = []
@@ -75,6 +82,8 @@ def variant_from_overrides(overrides: Iterable[str]) -> str:
             continue
         if top == "hardware" and key.split(".")[-1] in NON_IDENTITY_HARDWARE:
             continue
+        if top == "hardware" and _neutral_hardware(key.split(".")[-1], item.split("=", 1)[-1]):
+            continue  # e.g. hardware.fused_adamw=false: the run the folder without it holds
         kept.append(item.lstrip("+"))
     if not kept:
         return ""
@@ -92,6 +101,9 @@ def run_dir(cfg: DictConfig, overrides: Iterable[str] = ()) -> Path:
     precision = f"hardware.precision={cfg.hardware.precision}"
     if cfg.hardware.precision != "fp32" and precision not in (o.lstrip("+") for o in overrides):
         overrides.append(precision)  # bf16 and fp32 runs of one setting live side by side
+    fused = "hardware.fused_adamw=true"
+    if cfg.hardware.get("fused_adamw") and fused not in (o.lstrip("+").lower() for o in overrides):
+        overrides.append(fused)  # so do runs with the fused AdamW update, also when a profile turns it on
     variant = variant_from_overrides(overrides)
     if variant:
         parts.append(variant)

@@ -113,8 +113,8 @@ def make_optimizer(objective: Objective, stage: Stage, cfg, fused: bool = False)
               {"params": [p for n, p in named if no_decay(n)], "weight_decay": 0.0}]
     # foreach: torch picks it on CUDA but not on CPU, where the per-tensor loop costs more; the
     # update is bitwise identical (tests/test_performance.py). fused=True (one kernel) is about 3x
-    # faster on CPU but rounds differently (~1e-7 of a weight per step): never a silent default, the
-    # benchmark times it as a candidate only.
+    # faster on CPU but rounds differently (~1e-7 of a weight per step): never a silent default, only
+    # the identity-bearing option `hardware.fused_adamw` turns it on (docs/performance.md#fused-adamw).
     kind = {"fused": True} if fused else {"foreach": True}
     return torch.optim.AdamW(groups, lr=stage.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps, **kind)
 
@@ -193,11 +193,13 @@ class Trainer:
     def budget(self, stage: Stage) -> Budget:
         return Budget.of(stage, len(self.splits.train), self.cfg.method, self.cfg.method.drop_last)
 
-    def setup_stage(self, stage: Stage, fused_adamw: bool = False) -> tuple[Collator, torch.optim.Optimizer, object,
-                                                                            torch.amp.GradScaler]:
+    def setup_stage(self, stage: Stage, fused_adamw: bool | None = None) -> tuple[Collator, torch.optim.Optimizer,
+                                                                                   object, torch.amp.GradScaler]:
         """Freeze all but the stage's modules; its collator, optimizer, schedule and scaler. `fit` and
         the benchmark (lcl_repro/bench) both start a stage here, so what is timed is what trains;
-        `fused_adamw` is the benchmark's candidate (see make_optimizer)."""
+        `fused_adamw` None follows `hardware.fused_adamw`, the benchmark sets it (see make_optimizer)."""
+        if fused_adamw is None:
+            fused_adamw = bool(self.cfg.hardware.get("fused_adamw", False))
         freeze_all_but(self.objective, stage.modules)
         collator = Collator(self.splits.pad_id, stage.views, self.regression)
         total = self.budget(stage).schedule_steps
