@@ -115,9 +115,11 @@ def test_plan_splits_seeds_into_finished_and_to_do_from_the_run_folders(tmp_path
     folder, cfg = runs["ce", 1]
     finish(folder, compose([*cell_overrides(cells(table, "cpu")[0], 1), *extra, "method.lr=1e-3"]))  # other settings
     finish(*runs["lcl", 0], data_hash="other")  # other data
-    ckpt = runs["lcl", 2][0] / "checkpoint" / "last.pt"
-    ckpt.parent.mkdir(parents=True)
-    ckpt.write_bytes(b"")
+    from lcl_repro.train import checkpoint
+
+    folder, cfg = runs["lcl", 2]  # resumed: a checkpoint of these settings and this data
+    checkpoint.save(folder, {"identity": {"fingerprint": record.fingerprint(cfg), "data_hash": "h"}})
+    checkpoint.save(runs["lcl", 1][0], {"identity": {"fingerprint": "other", "data_hash": "h"}})  # restarted
     assert run_state(*runs["ce", 0], lambda cfg: "h") == "finished"
     assert run_state(*runs["ce", 2], lambda cfg: "h") == "to do"
 
@@ -133,6 +135,8 @@ def test_plan_splits_seeds_into_finished_and_to_do_from_the_run_folders(tmp_path
     assert "total: 5 run(s) to do, 1 finished" in text
     assert "| CE / EmoInt  | 2 (seeds 1,2)" in text and "3 (seeds 0-2), 1 resume" in text
     assert text.count("conflict, the sweep will stop on it") == 2
+    assert (f"not resumed: {runs['lcl', 1][0]}: its checkpoint belongs to other settings or data, training from "
+            "the first epoch") in text
 
 
 def test_rates_come_from_the_newest_matching_benchmark_file(tmp_path):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from lcl_repro.errors import UserError
 from lcl_repro.report.cost import STAND_INS, DataStats, Rates, RunCost, data_stats, find_rates, rates_from, run_cost
 from lcl_repro.report.tables import Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
 from lcl_repro.track import record
@@ -34,6 +35,7 @@ class CellPlan:
     resumable: list[int] = field(default_factory=list)  # to do, from an epoch checkpoint
     conflicts: list[str] = field(default_factory=list)  # folders holding another setting's finished run
     reruns: list[str] = field(default_factory=list)  # to do: a record not whole or of an older format, and why
+    restarts: list[str] = field(default_factory=list)  # to do: a checkpoint that will not be resumed, and why
     missing: str = ""  # data not on this machine
     cost: Optional[RunCost] = None  # one run
 
@@ -105,8 +107,17 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
             if state.startswith("rerun"):
                 plan.reruns.append(f"{folder}: {state.removeprefix('rerun: ')}")
             plan.todo.append(seed)
-            if checkpoint.path(folder).exists():
-                plan.resumable.append(seed)
+            if checkpoint.path(folder).exists():  # resumed only when of these settings and this data, as run.py does
+                try:
+                    stored = checkpoint.identity(folder)
+                except UserError as err:
+                    plan.restarts.append(f"{folder}: {err}")
+                    continue
+                if stored == {"fingerprint": record.fingerprint(cfg), "data_hash": data_hash(cfg)}:
+                    plan.resumable.append(seed)
+                else:
+                    plan.restarts.append(f"{folder}: its checkpoint belongs to other settings or data, training "
+                                         "from the first epoch")
         if rates is not None and plan.todo:
             cfg = compose([*cell_overrides(cell, plan.todo[0]), *extra])
             plan.cost = run_cost(cfg.method, stats(cfg), rates)
@@ -167,6 +178,8 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
             lines.append(f"conflict, the sweep will stop on it: {conflict}")
         for rerun in p.reruns:
             lines.append(f"counted to do, its record left out: {rerun}")
+        for restart in p.restarts:
+            lines.append(f"not resumed: {restart}")
     for why in dict.fromkeys(left_out):
         lines.append(f"benchmark file left out: {why}")
     if note and rates is not None:
