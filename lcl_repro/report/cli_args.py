@@ -25,6 +25,7 @@ class ReportArgs:
     extra: list[str] = field(default_factory=list)  # more run.py overrides for every run, e.g. [hardware=gpu]
     dry_run: bool = False  # sweep: print the Hydra commands, run nothing
     wait_busy: bool = False  # sweep: wait for a run another process is training, instead of leaving it to it
+    jobs: int = 1  # sweep: runs at once, each at hardware.num_threads = cores // jobs (lcl_repro/report/jobs.py)
     yes: bool = False  # sweep: start (or dry-run) more than 200 runs without asking (lcl_repro/cli.py LARGE_GRID)
     plan: bool = False  # sweep: print runs to do / finished per cell and the estimated wall time, run nothing
     figures: bool = True  # false: draw nothing (report.md still names the figure files a full report has)

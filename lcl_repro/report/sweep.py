@@ -10,6 +10,7 @@ Exit status: 0 when every launched sweep succeeded, 1 otherwise (the report stil
 75 when runs another process was training were left to it (listed at the end; `wait_busy=true`
 waits for that process and reruns their commands instead), 130 on Ctrl-C.
 `plan=true` trains nothing: it prints the cost plan (lcl_repro/report/plan.py) of the same runs.
+`jobs=n` runs n runs at once, each at hardware.num_threads = cores // n (lcl_repro/report/jobs.py).
 """
 from __future__ import annotations
 
@@ -111,8 +112,13 @@ def run_stage(table: PaperTable, args: ReportArgs, extra: list[str]) -> int:
     commands = sweep_commands(runnable, seeds, extra)
     print(f"{table.name} at scale={args.scale}: {len(runnable)} cells x {len(seeds)} seeds "
           f"in {len(commands)} Hydra multirun command(s)", flush=True)
+    parallel = None
+    if args.jobs != 1:
+        from lcl_repro.report.jobs import parallel_settings
+
+        parallel = parallel_settings(args, table.name, runnable, seeds, extra)
     try:
-        return launch(commands, args.dry_run, args.wait_busy, args.yes)
+        return launch(commands, args.dry_run, args.wait_busy, args.yes, parallel)
     except KeyboardInterrupt:  # Ctrl-C reaches the run too, which keeps its last epoch checkpoint
         print("interrupted (Ctrl-C): rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -158,7 +164,8 @@ def job_count(command: list[str]) -> int:
     return count
 
 
-def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = False, yes: bool = False) -> int:
+def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = False, yes: bool = False,
+           parallel: dict | None = None) -> int:
     """Run the commands one after the other. A run another process is training (parallel sweeps
     sharing an output root) is left to it and the sweep goes on; with `wait_busy`, its command is
     run again once that process is done (its finished runs are skipped). Lists what it did not run.
@@ -172,6 +179,10 @@ def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = F
                                              f"all? [y/N] ").strip().lower() in ("y", "yes")
         if not asked:
             raise UserError(f"this sweep has {total} runs, more than {LARGE_GRID}: pass yes=true to {what} them all")
+    if parallel and not dry_run:  # jobs=n: the runs n at a time (lcl_repro/report/jobs.py)
+        from lcl_repro.report.jobs import launch_parallel
+
+        return launch_parallel(commands, run_py=RUN_PY, wait_busy=wait_busy, **parallel)
     failed, busy = [], {}
     todo = list(enumerate(commands, 1))
     while todo:

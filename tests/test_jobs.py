@@ -1,0 +1,109 @@
+"""Parallel sweeps (`jobs=n`, lcl_repro/report/jobs.py): runs split out of the sweep's Hydra commands,
+n at a time at cores // n threads, each run trained once (the per-run lock), one line per finished
+run, a memory check before anything starts, and Ctrl-C that stops every job and leaves resumable runs."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, UserError
+from lcl_repro.report import jobs
+from lcl_repro.report.sweep import RUN_PY
+from lcl_repro.track import lock
+from tests.conftest import DATA, REPO, compose_config, needs_data
+
+
+def test_a_sweep_command_splits_into_its_runs_in_hydras_order():
+    runs = jobs.split_runs(["-m", "method=ce,lcl", "dataset=emoint", "seed=0,1", "method.lr=1e-3"])
+    assert runs == [["method=ce", "dataset=emoint", "seed=0", "method.lr=1e-3"],
+                    ["method=ce", "dataset=emoint", "seed=1", "method.lr=1e-3"],
+                    ["method=lcl", "dataset=emoint", "seed=0", "method.lr=1e-3"],
+                    ["method=lcl", "dataset=emoint", "seed=1", "method.lr=1e-3"]]
+
+
+def test_threads_are_the_cores_shared_among_the_jobs(monkeypatch):
+    monkeypatch.setattr(jobs, "cores", lambda: 8)
+    assert [jobs.threads_per_job(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+
+
+def test_jobs_that_do_not_fit_in_memory_are_refused_in_one_line():
+    lcl = jobs.run_memory(compose_config(["method=lcl", "dataset=emoint", "encoder=minilm"]))
+    ce = jobs.run_memory(compose_config(["method=ce", "dataset=emoint", "encoder=minilm"]))
+    assert 1.0 * jobs.GIB < ce < lcl < 2.5 * jobs.GIB  # two encoders; a MiniLM CE run peaks at ~1.2 GB RSS
+    jobs.check_memory(2, lcl, "lcl on minilm", available=int(2 * lcl))  # fits exactly
+    with pytest.raises(UserError) as refused:
+        jobs.check_memory(4, lcl, "lcl on minilm", available=int(2.5 * lcl))
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith("jobs=4: each run needs about 1.") and message.endswith("use jobs=2")
+
+
+def ce_runs(root: Path) -> list[str]:
+    """Three tiny CE runs on SST-2 (smoke scale) as one sweep command."""
+    return ["-m", "method=ce", "dataset=sst2", "seed=0,1,2", "encoder=tiny", "scale=smoke", f"output_root={root}",
+            f"data_dir={DATA}", f"cache_dir={root / 'cache'}"]
+
+
+@needs_data
+@pytest.mark.slow
+def test_two_jobs_train_each_run_once_and_leave_a_held_run_to_its_holder(tmp_path, capsys):
+    """One run's folder is locked by this process, as another sweep training it would: the two jobs
+    leave it, say so and return 75; the others finish, one line each; rerun, each run is trained once."""
+    from lcl_repro.track.record import run_dir
+
+    root = tmp_path / "out"
+    held = run_dir(compose_config(["method=ce", "dataset=sst2", "encoder=tiny", "scale=smoke", "seed=1",
+                                   f"output_root={root}"]))
+    with lock.hold(held):
+        code = jobs.launch_parallel([ce_runs(root)], 2, RUN_PY, tmp_path / "logs1")
+    out = capsys.readouterr()
+    print(out.out, out.err)
+    assert code == EXIT_BUSY
+    assert "3 run(s), 2 at a time at hardware.num_threads=" in out.out
+    lines = [ln for ln in out.out.splitlines() if ln.startswith("[") and "/3] " in ln]
+    assert len(lines) == 3 and sum("] finished in " in ln for ln in lines) == 2
+    (left,) = [ln for ln in lines if "] left to the process training it" in ln]
+    assert "seed=1" in left and f"{held} is being trained by another process" in out.err
+    dones = sorted(root.rglob("DONE"))
+    assert [d.parent.name for d in dones] == ["seed0", "seed2"]
+    stamps = {d: d.stat().st_mtime_ns for d in dones}
+
+    assert jobs.launch_parallel([ce_runs(root)], 2, RUN_PY, tmp_path / "logs2") == 0
+    assert [d.parent.name for d in sorted(root.rglob("DONE"))] == ["seed0", "seed1", "seed2"]
+    assert all(d.stat().st_mtime_ns == t for d, t in stamps.items())  # finished runs skipped, not retrained
+    logs = {p.name: p.read_text() for p in (tmp_path / "logs2").iterdir()}
+    assert sum("skip: finished run" in text for text in logs.values()) == 2
+
+
+@needs_data
+@pytest.mark.slow
+def test_ctrl_c_stops_every_job_and_leaves_resumable_runs(tmp_path):
+    """The sweep's command line at jobs=2 (LCL Table 2's 12 smoke runs, 40 epochs each so they are
+    still training): Ctrl-C once both jobs have an epoch checkpoint. Exit 130, no run finished, both
+    checkpoints kept, no lock left and no third run started."""
+    root = tmp_path / "out"
+    command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
+               f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=40]", "jobs=2"]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 600
+    while len(list(root.rglob("checkpoint/last.pt"))) < 2:  # both jobs mid-training, past a checkpoint
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at the terminal sends: the sweep's process group
+    out, _ = proc.communicate(timeout=180)
+    print(out[-2000:])
+    assert proc.returncode == EXIT_INTERRUPTED
+    assert "interrupted (Ctrl-C): rerun the same command to resume" in out
+    assert not list(root.rglob("DONE")) and len(list(root.rglob("checkpoint/last.pt"))) == 2
+    assert not list(root.rglob(lock.LOCK_NAME))  # every job ended, no lock left behind
+    assert len(list((root / "sweeps" / "jobs").rglob("run*.log"))) == 2  # no run started after Ctrl-C
+
+
+def test_run_py_is_the_entry_point():
+    assert RUN_PY == REPO / "run.py"
