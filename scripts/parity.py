@@ -39,7 +39,8 @@ def find_run(root: Path, dataset: str, method: str, encoder: str, seed: int, epo
     wanted = {f"method.epochs={epochs}", *(setting - {"fp32"})}
     for done in sorted(base.rglob("DONE")) if base.is_dir() else []:
         folder = done.parent
-        if folder.name == f"seed{seed}" and set(folder.parent.name.split(",")) == wanted:
+        # a multirun's folder spells the value as Hydra's sweeper re-writes it (true -> True)
+        if folder.name == f"seed{seed}" and set(folder.parent.name.lower().split(",")) == wanted:
             return json.loads((folder / "metrics.json").read_text())
     return None
 

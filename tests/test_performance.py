@@ -133,17 +133,20 @@ def test_benchmark_times_bf16_against_fp32_from_the_same_weights(tiny_overrides)
     result = run_benchmark(tiny_overrides, [], steps=2, warmup=1, eval_sentences=8, eval_repeats=1,
                            with_data_prep=False, with_grid=False, precision_methods=["ce", "lcl"])
     pair = result["groups"]["precision_lcl"]["variants"]
-    assert set(pair) == {"fp32", "bf16", "bf16+fused_adamw"}  # the candidate optimizer beside them
+    assert set(pair) == {"fp32", "bf16", "bf16+fused_adamw"}  # hardware.fused_adamw=true beside them
     assert pair["fp32"]["sequences_per_step"] == pair["bf16"]["sequences_per_step"] == 16
     assert pair["bf16"]["encoder_passes"] == 2  # two encoders
     assert set(result["ratios"]) == {"ce_vs_bare", "precision_ce", "precision_lcl", "precision_ce:bf16+fused_adamw",
                                      "precision_lcl:bf16+fused_adamw"}
-    # the cost plan's rates: what runs do, never the candidate
-    assert set(result["rates"]["train"]) == {"fp32", "bf16"} and set(result["rates"]["eval"]) == {"fp32", "bf16"}
+    # the cost plan's rates: each precision, and bf16 with the fused update (hardware.fused_adamw=true) for CE and LCL
+    assert set(result["rates"]["train"]) == {"fp32", "bf16", "bf16+fused_adamw"}
+    assert set(result["rates"]["train"]["bf16+fused_adamw"]) == {"ce", "lcl"}
+    assert set(result["rates"]["eval"]) == {"fp32", "bf16"}
+    assert result["rates"]["train_padded"].keys() == result["rates"]["train"].keys()  # padded tokens: the plan's unit
     assert set(result["evaluation"]["paths"]) == {"batched_fp32", "single_fp32", "batched_bf16", "single_bf16"}
     rows = {r[0]: r for r in bench_report.goal_rows(result)}
     assert rows["CE step: bf16 / fp32, 8 seq/step"][2] == "<= 0.55"
-    assert rows["CE step: bf16 + fused AdamW (candidate, not a default) / fp32"][2:] == ("-", "-")
+    assert rows["CE step: bf16 + fused AdamW (hardware.fused_adamw=true) / fp32"][2:] == ("-", "-")
     assert rows["LCL step: bf16 / fp32, 16 seq/step"][2] == "<= 0.55"
     assert rows["evaluation: batched bf16 / one fp32 sentence per pass (8 sent.)"][2] == ">= 5x"
     assert rows["evaluation: batched fp32 / one fp32 sentence per pass (8 sent.)"][2] == "-"

@@ -17,8 +17,8 @@ DEFAULTS = {"encoder": "minilm", "dataset": "emoint", "hardware": "cpu"}
 METHODS = ["scl", "lcl", "lacon", "lacon_fusion", "ce_cl", "supcl_seq"]
 # bf16 / fp32 step ratios; CE and LCL carry the goal, the others fill the cost plan's rates.
 PRECISION_METHODS = ["ce", "scl", "lcl", "lacon", "lacon_fusion", "ce_cl", "supcl_seq"]
-# Timed beside bf16 as a candidate only: fused AdamW rounds differently from the foreach update,
-# so it may only ever become an explicit hardware option.
+# Timed beside bf16: fused AdamW rounds differently from the foreach update, so it is the explicit,
+# identity-bearing option hardware.fused_adamw (docs/performance.md#fused-adamw), never a default.
 CANDIDATE_METHODS = ("ce", "lcl")
 FUSED = "bf16+fused_adamw"
 GOALS = {"bare": 1.05, "scl": 1.05, "lcl": 2.1, "lacon": 1.1, "lacon_fusion": 1.1, "ce_cl": 1.1,

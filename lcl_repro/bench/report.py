@@ -46,7 +46,7 @@ def precision_rows(result: dict) -> list[tuple[str, str, str, str]]:
                      f"<= {goal}" if goal else "-", verdict(ratio["median"] <= goal) if goal else "-"))
         candidate = result["ratios"].get(f"{key}:{FUSED}")
         if candidate:
-            rows.append((f"{label} step: bf16 + fused AdamW (candidate, not a default) / fp32", ratio_text(candidate),
+            rows.append((f"{label} step: bf16 + fused AdamW (hardware.fused_adamw=true) / fp32", ratio_text(candidate),
                          "-", "-"))
     return rows
 

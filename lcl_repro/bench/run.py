@@ -12,6 +12,18 @@ from lcl_repro.pipeline import prepare_data
 from lcl_repro.train import hardware
 
 
+def process_seconds() -> float | None:
+    """Seconds since this process started (Linux /proc), None elsewhere."""
+    import os
+
+    try:
+        start_ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+        uptime = float(open("/proc/uptime").read().split()[0])
+        return round(uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def bf16_available(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
@@ -30,6 +42,7 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
     splits, _, vocab = prepare_data(ce_cfg, progress=False)
     rounds = warmup + steps
     ce = framework_variant("ce", ce_cfg, splits, vocab, device)
+    startup = process_seconds()  # what a run spends before its first step: imports, data, model
     hidden = ce.objective.encoder.config.hidden_size
     groups: dict[str, dict] = {}
 
@@ -79,7 +92,7 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
             stats["mfu"] = mfu(stats["flops_per_step"], stats["step_s"]["median"], peak[precision])
     result = {"overrides": overrides, "device": str(device), "device_name": name, "encoder": ce_cfg.encoder.name,
               "precision": ce_cfg.hardware.precision, "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "steps": steps, "warmup": warmup, "peak_rss_mb": peak_rss_mb(), "peak_flops": peak[ce_cfg.hardware.precision],
+              "steps": steps, "warmup": warmup, "startup_s": startup, "peak_rss_mb": peak_rss_mb(), "peak_flops": peak[ce_cfg.hardware.precision],
               "groups": groups, "ratios": ratios_of(groups), "precision_skipped": skipped,
               "evaluation": evaluation, "data_prep": data_prep}
     result["rates"] = rates_digest(result)
@@ -109,40 +122,52 @@ def rates_digest(result: dict) -> dict:
     throughput in encoder-pass tokens per second, and batched evaluation tokens per second. A
     bf16-vs-fp32 pair is preferred over the base-precision groups: both ran in the same rounds."""
     train: dict[str, dict[str, float]] = {}
+    padded: dict[str, dict[str, float]] = {}  # the same steps over their padded tokens (cost.py prefers these)
     groups = result["groups"]
     for group in groups.values():
         if group.get("kind") == "precision":
-            for precision, stats in group["variants"].items():
-                if precision == FUSED:  # a candidate, not what a run does
-                    continue
+            for precision, stats in group["variants"].items():  # FUSED: what hardware.fused_adamw=true runs at
                 train.setdefault(precision, {})[group["method"]] = stats["encoder_pass_tokens_per_s"]
-    base = train.setdefault(result["precision"], {})
-    if "ce_vs_bare" in groups:
-        base.setdefault("ce", groups["ce_vs_bare"]["variants"]["ce"]["encoder_pass_tokens_per_s"])
-    for method in METHODS:
-        if method in groups:
-            base.setdefault(method, groups[method]["variants"][method]["encoder_pass_tokens_per_s"])
+                if "encoder_pass_padded_tokens_per_s" in stats:
+                    padded.setdefault(precision, {})[group["method"]] = stats["encoder_pass_padded_tokens_per_s"]
+    for key, into in (("encoder_pass_tokens_per_s", train), ("encoder_pass_padded_tokens_per_s", padded)):
+        base = into.setdefault(result["precision"], {})
+        if "ce_vs_bare" in groups and key in groups["ce_vs_bare"]["variants"]["ce"]:
+            base.setdefault("ce", groups["ce_vs_bare"]["variants"]["ce"][key])
+        for method in METHODS:
+            if method in groups and key in groups[method]["variants"][method]:
+                base.setdefault(method, groups[method]["variants"][method][key])
     evaluation = {path.removeprefix("batched_"): p["tokens_per_s"]
                   for path, p in result["evaluation"]["paths"].items() if path.startswith("batched_")}
-    return {"device": result["device"].split(":")[0], "device_name": result["device_name"],
-            "encoder": result["encoder"], "threads": result["threads"], "train": train, "eval": evaluation}
+    digest = {"device": result["device"].split(":")[0], "device_name": result["device_name"],
+              "encoder": result["encoder"], "threads": result["threads"], "train": train, "eval": evaluation}
+    if result.get("startup_s"):
+        digest["startup_s"] = result["startup_s"]
+    if padded and all(padded.get(k, {}).keys() == v.keys() for k, v in train.items()):
+        digest["train_padded"] = padded
+    return digest
 
 
 def measure_rates(overrides: list[str], methods: list[str], steps: int = 2, warmup: int = 1,
                   eval_sentences: int = 64) -> dict:
     """A few real steps of each method alone at the configured precision, and one batched
     evaluation: the rates of a cost plan where no benchmark file fits (seconds per method)."""
+    from lcl_repro.report.cost import rate_key
+
+    load_at_start = load_average()
     overrides = with_defaults(overrides)
     ce_cfg = compose_cfg(["method=ce", *overrides])
     precision = ce_cfg.hardware.precision
+    key = rate_key(precision, bool(ce_cfg.hardware.get("fused_adamw")))  # the optimizer follows hardware.fused_adamw
     device = hardware.setup(ce_cfg.hardware)
     splits, _, vocab = prepare_data(ce_cfg, progress=False)
-    ce = framework_variant(precision, ce_cfg, splits, vocab, device, times_loss=False)
+    ce = framework_variant(key, ce_cfg, splits, vocab, device, times_loss=False)
+    startup = process_seconds()
     hidden = ce.objective.encoder.config.hidden_size
     groups: dict[str, dict] = {}
     for method in dict.fromkeys(["ce", *methods]):
         variant = ce if method == "ce" else method_variant(method, overrides, hidden, splits, vocab, device,
-                                                           name=precision, times_loss=False)[0]
+                                                           name=key, times_loss=False)[0]
         print(f"  timing {method}: {steps} steps after {warmup} warm-up ...", flush=True)
         batches = batches_for(variant, warmup + steps, device)
         # shaped like a bf16-vs-fp32 pair with one side, which is what rates_digest reads
@@ -153,7 +178,8 @@ def measure_rates(overrides: list[str], methods: list[str], steps: int = 2, warm
                             list(dict.fromkeys(["fp32", precision])))
     result = {"overrides": overrides, "device": str(device), "device_name": device_name(device),
               "encoder": ce_cfg.encoder.name, "precision": precision, "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "steps": steps, "warmup": warmup, "groups": groups,
+              "torch": torch.__version__, "steps": steps, "warmup": warmup, "startup_s": startup, "groups": groups,
               "evaluation": evaluation, "kind": "plan rates (python -m lcl_repro.report.sweep plan=true)"}
     result["rates"] = rates_digest(result)
+    result["load_average"] = {"start": load_at_start, "end": load_average()}
     return result

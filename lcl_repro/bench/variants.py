@@ -26,9 +26,9 @@ def encoders_of(module: nn.Module) -> list[nn.Module]:
 
 
 def framework_variant(name: str, cfg, splits, vocab_size: int, device: torch.device, times_loss: bool = True,
-                      fused_adamw: bool = False) -> Variant:
+                      fused_adamw: bool | None = None) -> Variant:
     """The code path Trainer.fit runs for every batch of the first stage: its set-up (optimizer,
-    schedule, scaler) and Trainer.step. `fused_adamw`: the candidate optimizer (train/loop.py)."""
+    schedule, scaler) and Trainer.step. `fused_adamw`: the AdamW update (None: as `hardware.fused_adamw`)."""
     seed_everything(cfg.seed)
     objective = build_objective(cfg.method, cfg.encoder, splits.num_labels, splits.task, vocab_size).to(device)
     trainer = Trainer(objective, splits, cfg, Path(tempfile.gettempdir()), device, None, False)
@@ -75,7 +75,8 @@ def bare_variant(cfg, num_labels: int, vocab_size: int, device: torch.device) ->
 
 
 def method_variant(method: str, overrides: list[str], hidden: int, splits, vocab: int, device: torch.device,
-                   name: str | None = None, times_loss: bool = True, fused_adamw: bool = False) -> tuple[Variant, object]:
+                   name: str | None = None, times_loss: bool = True,
+                   fused_adamw: bool | None = None) -> tuple[Variant, object]:
     """The method's framework variant and the splits its batches come from (WordNet views for
     `views: 2`)."""
     extra = method_overrides(method, hidden)

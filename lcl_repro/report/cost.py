@@ -9,8 +9,11 @@ Per run and stage (`run_cost`):
   steps          = train size / batch size per epoch (rounded down where the last batch is dropped)
   evaluation     = (validation + test) x mean tokens / evaluation tokens per second, after every epoch
 Linear in tokens: fine for the short sentences of these datasets, where attention is a small part
-of a step. Not counted: start-up (seconds per run) and a dataset's first WordNet augmentation.
-Rates come from a benchmark file (`outputs/bench/*.json`, its `rates` entry).
+of a step. Start-up (interpreter, imports, data, model: seconds per run) where the benchmark measured
+it; not counted: a dataset's first WordNet augmentation.
+Rates come from a benchmark file (`outputs/bench/*.json`, its `rates` entry), per precision and, for
+`hardware.fused_adamw=true`, per optimizer (`<precision>+fused_adamw`; a method without a fused figure
+keeps its `foreach` rate, an overestimate), measured at the threads a run will have.
 """
 from __future__ import annotations
 
@@ -25,6 +28,11 @@ from lcl_repro.errors import UserError
 
 # Benchmarks may time a same-shaped stand-in for an encoder this machine cannot download.
 STAND_INS = {"electra_base": "electra_base_random"}
+FUSED_SUFFIX = "+fused_adamw"  # a benchmark's rates of the fused AdamW update: "bf16+fused_adamw"
+
+
+def rate_key(precision: str, fused: bool) -> str:
+    return precision + (FUSED_SUFFIX if fused else "")
 
 
 @dataclass
@@ -37,6 +45,11 @@ class Rates:
     threads: int
     train: dict[str, float]  # method -> encoder-pass tokens per second of its training step
     eval: float  # batched evaluation, tokens per second
+    optimizer: str = "foreach"  # the AdamW update the training rates were timed with: foreach | fused
+    fused_methods: tuple[str, ...] = ()  # with optimizer fused: the methods timed fused (others: foreach rates)
+    load: Optional[list[float]] = None  # the machine's load averages while it was measured, when recorded
+    padded: bool = False  # rates over padded tokens (batch x its longest row): a run's steps are priced the same way
+    startup_s: float = 0.0  # a run's start-up (interpreter, imports, data, model) before its first step, measured
 
     def train_rate(self, method: str) -> tuple[float, bool]:
         """(rate, measured): a method the benchmark did not time borrows CE's rate (its loss is
@@ -53,6 +66,20 @@ class DataStats:
     test: int
     train_tokens: float  # mean tokens per training sequence, as tokenised for this encoder
     eval_tokens: float  # mean tokens per validation/test sequence
+    train_lengths: tuple[int, ...] = ()  # tokens of a spread sample of training rows: padded batch widths
+
+
+def padded_row_tokens(lengths: tuple[int, ...], batch_size: int, draws: int = 200) -> float:
+    """Expected tokens per row of a shuffled batch padded to its longest row (Collator pads so): the
+    mean over seeded random batches of the batch's longest row."""
+    import numpy as np
+
+    if not lengths:
+        return 0.0
+    rng = np.random.default_rng(0)
+    values = np.asarray(lengths)
+    size = min(batch_size, len(values))
+    return float(np.mean([values[rng.choice(len(values), size, replace=False)].max() for _ in range(draws)]))
 
 
 @dataclass
@@ -70,10 +97,11 @@ class RunCost:
     train_s: float
     eval_s: float
     measured: bool = True  # False: a rate borrowed from CE
+    startup_s: float = 0.0
 
     @property
     def total_s(self) -> float:
-        return self.train_s + self.eval_s
+        return self.train_s + self.eval_s + self.startup_s
 
 
 
@@ -113,7 +141,9 @@ def run_cost(method, data: DataStats, rates: Rates) -> RunCost:
     for stage in stage_plans(method):
         per_epoch = (data.train // stage.batch_size if method.drop_last
                      else math.ceil(data.train / stage.batch_size))
-        step_tokens = stage.batch_size * stage.views * data.train_tokens
+        row_tokens = (padded_row_tokens(data.train_lengths, stage.batch_size) if rates.padded and data.train_lengths
+                      else data.train_tokens)
+        step_tokens = stage.batch_size * stage.views * row_tokens
         step_s = step_tokens * passes / rate if stage.trains_encoder else step_tokens / rates.eval
         steps, evaluations = stage.epochs * per_epoch, stage.epochs
         if stage.evaluate and method.get("max_steps"):  # a step budget (docs/protocols.md#budgets-and-early-stopping)
@@ -123,7 +153,7 @@ def run_cost(method, data: DataStats, rates: Rates) -> RunCost:
         train_s += steps * step_s
         if stage.evaluate:
             eval_s += evaluations * (data.validation + data.test) * data.eval_tokens / rates.eval
-    return RunCost(train_s, eval_s, measured)
+    return RunCost(train_s, eval_s, measured, rates.startup_s)
 
 
 # --------------------------------------------------------------------------- rates
@@ -140,21 +170,42 @@ def unusable_rate(digest: dict, precision: str) -> Optional[str]:
     return None
 
 
-def rates_from(result: dict, source: str, precision: str) -> Optional[Rates]:
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def rates_from(result: dict, source: str, precision: str, fused: bool = False) -> Optional[Rates]:
+    """The rates at `precision`; with `fused`, the fused-AdamW figures where the file has them
+    (`optimizer` says which update the rates assume)."""
     digest = result.get("rates") or {}
     if not isinstance(digest, dict):
         return None
-    train, evaluation = (digest.get("train") or {}).get(precision), (digest.get("eval") or {}).get(precision)
-    if not isinstance(train, dict) or "ce" not in train or not evaluation or unusable_rate(digest, precision):
+    padded = isinstance(digest.get("train_padded"), dict) and all(
+        isinstance(r, dict) and all(map(_positive, r.values())) for r in digest["train_padded"].values())
+    every = digest["train_padded"] if padded else (digest.get("train") or {})
+    train, evaluation = every.get(precision), (digest.get("eval") or {}).get(precision)
+    if not evaluation or unusable_rate(digest, precision):
         return None
+    train = train if isinstance(train, dict) and "ce" in train else None
+    optimizer, fused_methods = "foreach", ()
+    fused_train = every.get(rate_key(precision, True)) if fused else None
+    if isinstance(fused_train, dict) and (train or "ce" in fused_train) and all(map(_positive, fused_train.values())):
+        train, optimizer, fused_methods = {**(train or {}), **fused_train}, "fused", tuple(sorted(fused_train))
+    if train is None:
+        return None
+    load = result.get("load_average")
+    load = load.get("start") if isinstance(load, dict) else None
     return Rates(source, digest["device"], digest["device_name"], digest["encoder"], precision,
-                 digest.get("threads", 0), train, evaluation)
+                 digest.get("threads", 0), train, evaluation, optimizer, fused_methods, load or None, padded,
+                 digest["startup_s"] if _positive(digest.get("startup_s")) else 0.0)
 
 
 def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, device_name: str = "",
-               left_out: Optional[list[str]] = None) -> Optional[Rates]:
+               left_out: Optional[list[str]] = None, fused: bool = False, threads: Optional[int] = None,
+               require_fused: bool = False) -> Optional[Rates]:
     """The newest benchmark file measured on this kind of device (on a CPU: this CPU model) with
-    this encoder (or its stand-in) and a figure at this precision. Files that cannot be used (not
+    this encoder (or its stand-in) and a figure at this precision (with `threads`: measured at that
+    many threads; with `require_fused`: with fused-AdamW figures). Files that cannot be used (not
     JSON, or a rate that is not a positive number) are named with the reason in `left_out`."""
     encoders = {encoder, STAND_INS.get(encoder, encoder)}
     left_out = [] if left_out is None else left_out
@@ -171,8 +222,12 @@ def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, devic
             if why:
                 left_out.append(f"{path}: {why}")
                 continue
-        rates = rates_from(result, str(path), precision) if isinstance(result, dict) else None
+        rates = rates_from(result, str(path), precision, fused) if isinstance(result, dict) else None
         if rates is None or rates.device != device or rates.encoder not in encoders:
+            continue
+        if threads and rates.threads and rates.threads != threads:
+            continue
+        if require_fused and rates.optimizer != "fused":
             continue
         if device == "cpu" and device_name and rates.device_name != device_name:
             continue
@@ -198,9 +253,10 @@ def data_stats(cfg) -> DataStats:
         max_length = min(cfg.dataset.max_length or cfg.encoder.max_positions, cfg.encoder.max_positions)
         sizes = {s: len(data.splits[s]) for s in data.splits}
         eval_rows = [data.splits["validation"], data.splits["test"]]
+        lengths = token_lengths([data.splits["train"]], tokenizer, max_length)
         _STATS[key] = DataStats(sizes["train"], sizes["validation"], sizes["test"],
-                                mean_tokens([data.splits["train"]], tokenizer, max_length),
-                                mean_tokens(eval_rows, tokenizer, max_length))
+                                sum(lengths) / max(len(lengths), 1), mean_tokens(eval_rows, tokenizer, max_length),
+                                tuple(lengths))
     return _STATS[key]
 
 
@@ -218,6 +274,11 @@ def tokenizer_for(encoder_cfg):
 
 
 def mean_tokens(splits: list, tokenizer, max_length: int, sample: int = 2000) -> float:
+    encoded = token_lengths(splits, tokenizer, max_length, sample)
+    return sum(encoded) / max(len(encoded), 1)
+
+
+def token_lengths(splits: list, tokenizer, max_length: int, sample: int = 2000) -> list[int]:
     texts, pairs = [], []
     for split in splits:
         step = max(1, len(split) // sample)  # an even spread, deterministic
@@ -225,4 +286,4 @@ def mean_tokens(splits: list, tokenizer, max_length: int, sample: int = 2000) ->
         texts += list(rows["text"])
         pairs += list(rows["text_pair"]) if "text_pair" in rows.column_names else []
     encoded = tokenizer(texts, pairs or None, truncation=True, max_length=max_length)["input_ids"]
-    return sum(map(len, encoded)) / max(len(encoded), 1)
+    return list(map(len, encoded))

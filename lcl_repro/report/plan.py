@@ -23,6 +23,9 @@ from lcl_repro.report.tables import Cell, PaperTable, cell_overrides, cells, mis
 from lcl_repro.track import record
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "outputs" / "bench"  # the benchmark's default --out
+# Committed rates, measured on an idle machine (tests/test_plan_vs_records.py checks them against the
+# committed runs): used where this machine's CPU model matches and no newer file of its own fits.
+COMMITTED_BENCH_DIR = Path(__file__).resolve().parents[2] / "results" / "bench"
 
 __all__ = ["DataStats", "Rates", "make_plan", "plan_cells", "render", "run_state"]
 
@@ -143,7 +146,7 @@ def seed_list(seeds: list[int]) -> str:
 
 
 def render(table: PaperTable, scale: str, hardware: str, device: str, precision: str, plans: list[CellPlan],
-           rates: Optional[Rates], note: str = "", left_out: list[str] = ()) -> str:
+           rates: Optional[Rates], note: str = "", left_out: list[str] = (), assumed: str = "", jobs: int = 1) -> str:
     from lcl_repro.bench.report import markdown
 
     gpu = device == "cuda"
@@ -151,8 +154,9 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
     lines = [f"{table.name} at scale={scale}, hardware={hardware} ({device}, {precision}): plan only, nothing is trained"]
     if rates is not None:
         threads = f"{rates.threads} thread" + ("s" if rates.threads != 1 else "")
+        optimizer = " + fused AdamW" if rates.optimizer == "fused" else ""
         lines.append(f"rates: {rates.source} ({rates.device_name}, {threads}, encoder {rates.encoder}, "
-                     f"{precision}; training steps of {', '.join(sorted(rates.train))}; evaluation "
+                     f"{precision}{optimizer}; training steps of {', '.join(sorted(rates.train))}; evaluation "
                      f"{rates.eval:.0f} tokens/s)")
     else:
         lines.append(f"rates: not measured for {device}/{precision}" + (f" ({note})" if note else ""))
@@ -168,9 +172,11 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
     todo = sum(len(p.todo) for p in plans if not p.missing)
     finished = sum(len(p.finished) for p in plans)
     known = [p.seconds for p in plans if p.todo and not p.missing]
-    total = None if any(s is None for s in known) else sum(known)
+    total = None if any(s is None for s in known) else sum(known) / jobs  # jobs=n: n runs at once
     total_text = duration(total) if not gpu or total is None else f"{total / 3600:.1f} GPU-hours"
     lines.append(f"total: {todo} run(s) to do, {finished} finished: {total_text} ({unit})")
+    if assumed:
+        lines.append(assumed)
     for p in plans:
         if p.missing:
             lines.append(f"missing data, not counted: {p.cell.system} / {p.cell.column}: {p.missing}")
@@ -213,16 +219,43 @@ def measure_now(cfg, methods: list[str], extra: list[str], bench_dir: Path) -> O
 
     passed = [o for o in extra if o.split("=", 1)[0].split(".")[0] in ("hardware", "data_dir", "output_root", "cache_dir")]
     encoder = STAND_INS.get(cfg.encoder.name, cfg.encoder.name) if cfg.encoder.source == "hub" else cfg.encoder.name
-    print(f"no benchmark figures for {cfg.encoder.name} at {cfg.hardware.precision} on this machine: timing "
-          f"{', '.join(methods)} now (python scripts/bench.py gives steadier rates) ...", flush=True)
+    optimizer = " with fused AdamW" if cfg.hardware.get("fused_adamw") else ""
+    threads = cfg.hardware.num_threads
+    print(f"no benchmark figures for {cfg.encoder.name} at {cfg.hardware.precision}{optimizer}"
+          f"{f' at {threads} thread(s)' if threads else ''} on this machine: timing {', '.join(methods)} now "
+          f"(python scripts/bench.py gives steadier rates) ...", flush=True)
+    print(load_note(load_now()) or f"machine load: {load_now()[0]:.1f} (idle enough to time)", flush=True)
     result = measure_rates([f"encoder={encoder}", *passed], methods)
     path = Path(bench_dir) / f"plan-{time.strftime('%Y%m%d-%H%M%S')}.json"
     write_json(path, result)
-    return rates_from(result, str(path), cfg.hardware.precision)
+    return rates_from(result, str(path), cfg.hardware.precision, bool(cfg.hardware.get("fused_adamw")))
+
+
+def load_now() -> list[float]:
+    import os
+
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return [0.0, 0.0, 0.0]
+
+
+def load_note(load: Optional[list[float]]) -> str:
+    """A warning when the machine was busy while rates were timed (other processes' load counts
+    against every step: the plan then overstates), else ""."""
+    from lcl_repro.report.jobs import cores
+
+    if not load or load[0] <= BUSY_LOAD * cores():
+        return ""
+    return (f"warning: the machine was busy while the rates were timed (load {load[0]:.1f} on {cores()} cores): "
+            f"the plan overstates; time them again when it is idle (python scripts/bench.py)")
+
+
+BUSY_LOAD = 0.5  # load average per core above which timings are not trusted
 
 
 def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, bench_dir: Path,
-              compose: Callable, measure: bool = True, **sources) -> str:
+              compose: Callable, measure: bool = True, jobs: int = 1, **sources) -> str:
     """The plan of one table as text; trains nothing (at most a few timed steps when no benchmark
     file fits this CPU, encoder and precision). Benchmark files are looked for in `bench_dir`, then
     where `make bench` writes them (whatever output_root the table uses). `sources` replace
@@ -230,21 +263,27 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     from lcl_repro.bench.device import cpu_model
     from lcl_repro.train.hardware import cpu_supports_bf16
 
+    from lcl_repro.report.jobs import cores, threads_per_job
+
     runnable = cells(table, scale, runnable_only=True)
     if not runnable:
         return f"{table.name}: no cell to run at scale={scale}"
+    if jobs > 1 and not any(o.startswith("hardware.num_threads=") for o in extra):
+        extra = [*extra, f"hardware.num_threads={threads_per_job(jobs)}"]  # what jobs=n gives each run
     cfg = compose([*cell_overrides(runnable[0], 0), *extra])
     hw, precision = cfg.hardware, cfg.hardware.precision
+    fused = bool(hw.get("fused_adamw"))
     device = target_device(hw)
+    threads = hw.num_threads if device == "cpu" else None  # set (jobs=n sets it): rates timed at that many threads
     note = ""
     rates = None
     left_out: list[str] = []  # benchmark files that cannot be used, with the reason
     if device == "cpu" and precision == "bf16" and not cpu_supports_bf16():
         note = f"this CPU has no bf16 instructions: hardware={hw.name} runs would exit 2"
     else:
-        for folder in dict.fromkeys([Path(bench_dir), BENCH_DIR]):
+        for folder in dict.fromkeys([Path(bench_dir), BENCH_DIR, COMMITTED_BENCH_DIR]):
             rates = find_rates(folder, device, precision, cfg.encoder.name, cpu_model() if device == "cpu" else "",
-                               left_out)
+                               left_out, fused, threads, require_fused=fused)
             if rates is not None:
                 break
         if rates is None and measure and measurable(device):
@@ -254,4 +293,22 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
             note = ("run `python scripts/bench.py encoder=electra_base_random hardware=bf16` on the GPU"
                     if device == "cuda" else "run `make bench`")
     plans = plan_cells(table, scale, extra, compose, rates, data_dir, **sources)
-    return render(table, scale, hw.name, device, precision, plans, rates, note, left_out)
+    shown_threads = (threads or (rates.threads if rates is not None and rates.threads else cores())) if device == "cpu" else None
+    return render(table, scale, hw.name, device, precision, plans, rates, note, left_out,
+                  assumptions(jobs, shown_threads, fused, rates), jobs)
+
+
+def assumptions(jobs: int, threads: Optional[int], fused: bool, rates: Optional[Rates]) -> str:
+    """The line saying which JOBS and which AdamW update the wall time assumes (and the load warning)."""
+    at = f" at {threads} thread{'s' if threads != 1 else ''} each" if threads else ""
+    text = (f"assumed: jobs={jobs} ({jobs} run{'s' if jobs > 1 else ''} at once{at}"
+            + (", each as fast as one alone" if jobs > 1 else "") + "); AdamW "
+            + ("fused (hardware.fused_adamw=true)" if fused else "foreach (the default; hardware.fused_adamw=true "
+                                                                 "is faster on CPU)"))
+    if fused and rates is not None:
+        if rates.optimizer != "fused":
+            text += " - timed with the foreach update (no fused figures): an overestimate"
+        elif len(rates.fused_methods) < len(rates.train):
+            text += f" - fused figures for {', '.join(rates.fused_methods)}, the others at their foreach rates"
+    warning = load_note(rates.load) if rates is not None else ""
+    return text + (f"\n{warning}" if warning else "")

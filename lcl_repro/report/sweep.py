@@ -69,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         bench = Path(args.output_root) / "bench"
         if table.search is not None:  # the search stage, then the table at the settings chosen so far
             print(f"search stage ({table.applied_protocol}):")
-            print(make_plan(search_table(table), args.scale, extra, args.data_dir, bench, compose))
+            print(make_plan(search_table(table), args.scale, extra, args.data_dir, bench, compose, jobs=args.jobs))
             table, note = after_search(table, args, extra)
             print(f"\ntable stage: {note}")
-        print(make_plan(table, args.scale, extra, args.data_dir, bench, compose))
+        print(make_plan(table, args.scale, extra, args.data_dir, bench, compose, jobs=args.jobs))
         return 0
     if table.search is not None:
         print(f"search stage ({table.applied_protocol}): {' x '.join(table.search.grid)} for "

@@ -1,0 +1,71 @@
+"""The cost plan knows JOBS and the AdamW update (lcl_repro/report/plan.py, cost.py): it prices fused
+runs with the fused figures of a benchmark file, runs at n jobs with rates timed at the threads each
+job gets, divides the wall time by n, and says what it assumed."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lcl_repro.report import jobs
+from lcl_repro.report.cost import DataStats, find_rates, padded_row_tokens, rates_from, run_cost
+from lcl_repro.report.plan import make_plan
+from tests.conftest import compose_config
+from tests.test_plan import DATA, synthetic_table
+
+DIGEST = {"device": "cpu", "device_name": "AMD EPYC", "encoder": "minilm", "threads": 2,
+          "train": {"bf16": {"ce": 1000.0, "lcl": 1000.0, "scl": 1000.0},
+                    "bf16+fused_adamw": {"ce": 2000.0, "lcl": 1500.0}},
+          "eval": {"bf16": 5000.0}}
+
+
+def test_fused_runs_are_priced_with_the_fused_figures_and_say_which_methods_had_them():
+    plain = rates_from({"rates": DIGEST}, "b.json", "bf16")
+    fused = rates_from({"rates": DIGEST}, "b.json", "bf16", fused=True)
+    assert plain.optimizer == "foreach" and plain.train == {"ce": 1000.0, "lcl": 1000.0, "scl": 1000.0}
+    assert fused.optimizer == "fused" and fused.fused_methods == ("ce", "lcl")
+    assert fused.train == {"ce": 2000.0, "lcl": 1500.0, "scl": 1000.0}  # SCL keeps its foreach rate
+    ce = compose_config(["method=ce"]).method
+    assert run_cost(ce, DATA, fused).train_s == pytest.approx(run_cost(ce, DATA, plain).train_s / 2)
+
+
+def test_rates_are_found_only_at_the_threads_a_job_gets(tmp_path):
+    (tmp_path / "two.json").write_text(json.dumps({"rates": DIGEST}))
+    assert find_rates(tmp_path, "cpu", "bf16", "minilm", "AMD EPYC", threads=2).threads == 2
+    assert find_rates(tmp_path, "cpu", "bf16", "minilm", "AMD EPYC", threads=1) is None
+    assert find_rates(tmp_path, "cpu", "bf16", "minilm", "AMD EPYC", fused=True, require_fused=True).optimizer == "fused"
+    (tmp_path / "two.json").write_text(json.dumps({"rates": {**DIGEST, "train": {"bf16": DIGEST["train"]["bf16"]}}}))
+    assert find_rates(tmp_path, "cpu", "bf16", "minilm", "AMD EPYC", fused=True, require_fused=True) is None
+
+
+def test_padded_batches_cost_their_longest_row():
+    assert padded_row_tokens((10,) * 50, 8) == 10
+    lengths = tuple([10] * 90 + [100] * 10)  # one row in ten is long: most batches of 16 hold one
+    assert 80 < padded_row_tokens(lengths, 16) < 100 and padded_row_tokens(lengths, 1) == pytest.approx(19, abs=6)
+    padded = rates_from({"rates": {**DIGEST, "train_padded": DIGEST["train"]}}, "b.json", "bf16")
+    data = DataStats(100, 10, 10, sum(lengths) / 100, 19.0, lengths)
+    ce = compose_config(["method=ce", "method.epochs=1", "method.batch_size=16"]).method
+    assert padded.padded and run_cost(ce, data, padded).train_s > 3 * run_cost(ce, data, rates_from(
+        {"rates": DIGEST}, "b.json", "bf16")).train_s
+
+
+def test_the_plan_at_two_jobs_with_fused_adamw_says_so_and_halves_the_wall_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "cores", lambda: 2)
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    one_thread = {**DIGEST, "threads": 1, "device_name": "TEST CPU"}
+    (bench / "one.json").write_text(json.dumps({"rates": one_thread}))
+    monkeypatch.setattr("lcl_repro.bench.device.cpu_model", lambda: "TEST CPU")
+    common = dict(stats=lambda cfg: DATA, missing=lambda d, dd: None, data_hash=lambda cfg: "h")
+    extra = [f"output_root={tmp_path}", "data_dir=data", "hardware=cpu_bf16", "hardware.fused_adamw=true"]
+    text = make_plan(synthetic_table(), "cpu", extra, "data", bench, compose_config, measure=False, jobs=2, **common)
+    print(text)
+    fused = rates_from({"rates": one_thread}, "one.json", "bf16", fused=True)
+    per_run = {m: run_cost(compose_config([f"method={m}"]).method, DATA, fused).total_s for m in ("ce", "lcl")}
+    total = 3 * (per_run["ce"] + per_run["lcl"]) / 2
+    assert "1 thread, encoder minilm, bf16 + fused AdamW" in text
+    assert "assumed: jobs=2 (2 runs at once at 1 thread each, each as fast as one alone); AdamW fused" in text
+    assert f"total: 6 run(s) to do, 0 finished: {total:.0f} s" in text or f"{total / 60:.0f} min" in text
+    # at jobs=1 the 1-thread file does not fit (threads unset: any file fits, so this one, but not halved)
+    one = make_plan(synthetic_table(), "cpu", extra, "data", bench, compose_config, measure=False, jobs=1, **common)
+    assert "assumed: jobs=1 (1 run at once at 1 thread each); AdamW fused" in one
