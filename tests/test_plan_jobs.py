@@ -10,8 +10,20 @@ import pytest
 from lcl_repro.report import jobs
 from lcl_repro.report.cost import DataStats, find_rates, padded_row_tokens, rates_from, run_cost
 from lcl_repro.report.plan import make_plan
+from lcl_repro.report.tables import table_from
 from tests.conftest import compose_config
-from tests.test_plan import DATA, synthetic_table
+
+DATA = DataStats(train=105, validation=30, test=20, train_tokens=20.0, eval_tokens=25.0)
+TABLE = {"name": "plan_jobs_test", "title": "t", "source": "s", "encoder": "minilm", "seeds": 3,
+         "systems": {"CE": {"method": "ce"}, "LCL": {"method": "lcl"}}, "columns": {"EmoInt": {"dataset": "emoint"}}}
+
+
+def synthetic_table():
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    return table_from(OmegaConf.create(TABLE), Path("plan_jobs_test.yaml"))
 
 DIGEST = {"device": "cpu", "device_name": "AMD EPYC", "encoder": "minilm", "threads": 2,
           "train": {"bf16": {"ce": 1000.0, "lcl": 1000.0, "scl": 1000.0},
