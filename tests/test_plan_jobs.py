@@ -81,3 +81,18 @@ def test_the_plan_at_two_jobs_with_fused_adamw_says_so_and_halves_the_wall_time(
     # at jobs=1 the 1-thread file does not fit (threads unset: any file fits, so this one, but not halved)
     one = make_plan(synthetic_table(), "cpu", extra, "data", bench, compose_config, measure=False, jobs=1, **common)
     assert "assumed: jobs=1 (1 run at once at 1 thread each); AdamW fused" in one
+
+
+def test_a_step_costs_its_update_plus_its_padded_tokens_and_a_run_its_set_up():
+    """The benchmark's padded rates come with the optimizer update per step (a fixed cost that does
+    not grow with the batch) and a run's set-up; a plan at jobs>1 adds each process's imports."""
+    digest = {**DIGEST, "train_padded": {"bf16": {"ce": 1000.0}}, "update_s": {"bf16": {"ce": 0.05}},
+              "startup_s": 3.0, "import_s": 7.0}
+    rates = rates_from({"rates": digest}, "b.json", "bf16")
+    assert rates.padded and rates.update_of("ce") == 0.05 and rates.update_of("scl") == 0.05  # CE's, borrowed
+    lengths = (20,) * 105
+    data = DataStats(105, 30, 20, 20.0, 25.0, lengths)
+    ce = compose_config(["method=ce", "method.epochs=2", "method.batch_size=10"]).method
+    cost = run_cost(ce, data, rates)
+    assert cost.train_s == pytest.approx(2 * 11 * (10 * 20 / 1000 + 0.05))  # 11 batches, the last partial
+    assert cost.startup_s == 3.0 and cost.total_s == pytest.approx(cost.train_s + cost.eval_s + 3.0)

@@ -36,13 +36,15 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
     """`methods` are timed against CE at the base precision; `precision_methods` at bf16 against
     fp32 (skipped, and said so, where the device has no bf16)."""
     load_at_start = load_average()
+    imported = process_seconds()  # interpreter and imports: once per process (a sweep's runs share one)
     overrides = with_defaults(overrides)
     ce_cfg = compose_cfg(["method=ce", *overrides])
     device = hardware.setup(ce_cfg.hardware)  # as pipeline.run does; the bare loop shares the process
     splits, _, vocab = prepare_data(ce_cfg, progress=False)
     rounds = warmup + steps
     ce = framework_variant("ce", ce_cfg, splits, vocab, device)
-    startup = process_seconds()  # what a run spends before its first step: imports, data, model
+    startup = process_seconds()  # what a run spends before its first step (data, model), less the imports
+    startup = round(startup - imported, 2) if startup is not None and imported is not None else None
     hidden = ce.objective.encoder.config.hidden_size
     groups: dict[str, dict] = {}
 
@@ -92,7 +94,7 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
             stats["mfu"] = mfu(stats["flops_per_step"], stats["step_s"]["median"], peak[precision])
     result = {"overrides": overrides, "device": str(device), "device_name": name, "encoder": ce_cfg.encoder.name,
               "precision": ce_cfg.hardware.precision, "threads": torch.get_num_threads(), "torch": torch.__version__,
-              "steps": steps, "warmup": warmup, "startup_s": startup, "peak_rss_mb": peak_rss_mb(), "peak_flops": peak[ce_cfg.hardware.precision],
+              "steps": steps, "warmup": warmup, "import_s": imported, "startup_s": startup, "peak_rss_mb": peak_rss_mb(), "peak_flops": peak[ce_cfg.hardware.precision],
               "groups": groups, "ratios": ratios_of(groups), "precision_skipped": skipped,
               "evaluation": evaluation, "data_prep": data_prep}
     result["rates"] = rates_digest(result)
@@ -122,7 +124,8 @@ def rates_digest(result: dict) -> dict:
     throughput in encoder-pass tokens per second, and batched evaluation tokens per second. A
     bf16-vs-fp32 pair is preferred over the base-precision groups: both ran in the same rounds."""
     train: dict[str, dict[str, float]] = {}
-    padded: dict[str, dict[str, float]] = {}  # the same steps over their padded tokens (cost.py prefers these)
+    padded: dict[str, dict[str, float]] = {}  # the same steps over their padded tokens, less the update (cost.py)
+    update: dict[str, dict[str, float]] = {}  # seconds of the optimizer update per step
     groups = result["groups"]
     for group in groups.values():
         if group.get("kind") == "precision":
@@ -130,7 +133,9 @@ def rates_digest(result: dict) -> dict:
                 train.setdefault(precision, {})[group["method"]] = stats["encoder_pass_tokens_per_s"]
                 if "encoder_pass_padded_tokens_per_s" in stats:
                     padded.setdefault(precision, {})[group["method"]] = stats["encoder_pass_padded_tokens_per_s"]
-    for key, into in (("encoder_pass_tokens_per_s", train), ("encoder_pass_padded_tokens_per_s", padded)):
+                    update.setdefault(precision, {})[group["method"]] = stats["update_s"]
+    for key, into in (("encoder_pass_tokens_per_s", train), ("encoder_pass_padded_tokens_per_s", padded),
+                      ("update_s", update)):
         base = into.setdefault(result["precision"], {})
         if "ce_vs_bare" in groups and key in groups["ce_vs_bare"]["variants"]["ce"]:
             base.setdefault("ce", groups["ce_vs_bare"]["variants"]["ce"][key])
@@ -141,10 +146,11 @@ def rates_digest(result: dict) -> dict:
                   for path, p in result["evaluation"]["paths"].items() if path.startswith("batched_")}
     digest = {"device": result["device"].split(":")[0], "device_name": result["device_name"],
               "encoder": result["encoder"], "threads": result["threads"], "train": train, "eval": evaluation}
-    if result.get("startup_s"):
-        digest["startup_s"] = result["startup_s"]
+    for key in ("startup_s", "import_s"):
+        if result.get(key):
+            digest[key] = result[key]
     if padded and all(padded.get(k, {}).keys() == v.keys() for k, v in train.items()):
-        digest["train_padded"] = padded
+        digest["train_padded"], digest["update_s"] = padded, update
     return digest
 
 
@@ -155,6 +161,7 @@ def measure_rates(overrides: list[str], methods: list[str], steps: int = 2, warm
     from lcl_repro.report.cost import rate_key
 
     load_at_start = load_average()
+    imported = process_seconds()
     overrides = with_defaults(overrides)
     ce_cfg = compose_cfg(["method=ce", *overrides])
     precision = ce_cfg.hardware.precision
@@ -163,6 +170,7 @@ def measure_rates(overrides: list[str], methods: list[str], steps: int = 2, warm
     splits, _, vocab = prepare_data(ce_cfg, progress=False)
     ce = framework_variant(key, ce_cfg, splits, vocab, device, times_loss=False)
     startup = process_seconds()
+    startup = round(startup - imported, 2) if startup is not None and imported is not None else None
     hidden = ce.objective.encoder.config.hidden_size
     groups: dict[str, dict] = {}
     for method in dict.fromkeys(["ce", *methods]):
@@ -178,7 +186,8 @@ def measure_rates(overrides: list[str], methods: list[str], steps: int = 2, warm
                             list(dict.fromkeys(["fp32", precision])))
     result = {"overrides": overrides, "device": str(device), "device_name": device_name(device),
               "encoder": ce_cfg.encoder.name, "precision": precision, "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "steps": steps, "warmup": warmup, "startup_s": startup, "groups": groups,
+              "torch": torch.__version__, "steps": steps, "warmup": warmup, "import_s": imported, "startup_s": startup,
+              "groups": groups,
               "evaluation": evaluation, "kind": "plan rates (python -m lcl_repro.report.sweep plan=true)"}
     result["rates"] = rates_digest(result)
     result["load_average"] = {"start": load_at_start, "end": load_average()}

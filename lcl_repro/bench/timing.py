@@ -23,6 +23,7 @@ class Variant:
     collator: Callable[[list[dict]], dict] | None = None  # its stage's collator (framework variants)
     originals: int = 0  # training rows per step
     rows: list[dict] | None = None  # the training rows its batches come from
+    update_times: list[float] | None = None  # seconds of each optimizer update (framework variants)
 
 
 class LossTimer:
@@ -97,7 +98,7 @@ def time_interleaved(variants: list[Variant], batches: list[dict], adapt: dict[s
     so slow phases of a shared machine fall on all variants alike. The first `warmup` rounds are
     not timed."""
     record = {v.name: {"times": [], "loss": [], "tokens": 0, "sequences": 0, "pass_tokens": 0, "passes": [],
-                       "padded_pass_tokens": 0, "flops": [], "peak_bytes": 0} for v in variants}
+                       "padded_pass_tokens": 0, "update": [], "flops": [], "peak_bytes": 0} for v in variants}
     for r, base in enumerate(batches):
         order = variants[r % len(variants):] + variants[:r % len(variants)]
         for v in order:
@@ -122,6 +123,8 @@ def time_interleaved(variants: list[Variant], batches: list[dict], adapt: dict[s
             rec["passes"].append(sum(counter.counts))
             rec["pass_tokens"] += tokens * sum(counter.counts)
             rec["padded_pass_tokens"] += batch["attention_mask"].numel() * sum(counter.counts)
+            if v.update_times:
+                rec["update"].append(v.update_times[-1])
             rec["flops"].append(6 * tokens * sum(n * non_embedding_params(e) for n, e in zip(counter.counts, v.encoders)))
             if v.times_loss and losses.calls:
                 rec["loss"].append(loss_seconds(losses.calls, device))
@@ -138,9 +141,12 @@ def step_stats(rec: dict) -> dict:
     out = {"step_s": times, "times_s": rec["times"], "sequences_per_step": rec["sequences"] // times["n"],
            "tokens_per_s": rec["tokens"] / total, "sequences_per_s": rec["sequences"] / total,
            "encoder_passes": statistics.median(rec["passes"]), "encoder_pass_tokens_per_s": rec["pass_tokens"] / total,
-           # padding included: a step costs what the padded batch costs (the plan prices padded batches)
-           "encoder_pass_padded_tokens_per_s": rec["padded_pass_tokens"] / total,
            "flops_per_step": statistics.median(rec["flops"])}
+    if rec["update"]:
+        # The cost plan's model of a step: a fixed optimizer update (it does not grow with the batch)
+        # plus the rest over the padded tokens (a batch costs what its padded shape costs).
+        out["update_s"] = statistics.median(rec["update"])
+        out["encoder_pass_padded_tokens_per_s"] = rec["padded_pass_tokens"] / (total - sum(rec["update"]))
     if rec["loss"]:
         out["loss_share"] = statistics.median(rec["loss"]) / times["median"]
     if rec["peak_bytes"]:

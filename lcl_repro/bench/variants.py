@@ -3,6 +3,7 @@ PyTorch + transformers loop, and the batches both see."""
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +35,16 @@ def framework_variant(name: str, cfg, splits, vocab_size: int, device: torch.dev
     trainer = Trainer(objective, splits, cfg, Path(tempfile.gettempdir()), device, None, False)
     stage = objective.stages()[0]
     collator, optimizer, scheduler, scaler = trainer.setup_stage(stage, fused_adamw)
+    update_times: list[float] = []
+    update = optimizer.step  # the scheduler's step counter already wraps it; time what a step's update costs
+
+    def timed_update(*args, **kwargs):
+        start = time.perf_counter()
+        out = update(*args, **kwargs)
+        update_times.append(time.perf_counter() - start)
+        return out
+
+    optimizer.step = timed_update
     state = LoopState()
     objective.train()
 
@@ -41,7 +52,7 @@ def framework_variant(name: str, cfg, splits, vocab_size: int, device: torch.dev
         trainer.step(stage, batch, optimizer, scheduler, scaler, state, 0)
 
     return Variant(name, step, encoders_of(objective), objective, times_loss=times_loss and cfg.method.name != "ce",
-                   collator=collator, originals=stage.batch_size, rows=splits.train)
+                   collator=collator, originals=stage.batch_size, rows=splits.train, update_times=update_times)
 
 
 def bare_variant(cfg, num_labels: int, vocab_size: int, device: torch.device) -> Variant:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
@@ -49,7 +49,13 @@ class Rates:
     fused_methods: tuple[str, ...] = ()  # with optimizer fused: the methods timed fused (others: foreach rates)
     load: Optional[list[float]] = None  # the machine's load averages while it was measured, when recorded
     padded: bool = False  # rates over padded tokens (batch x its longest row): a run's steps are priced the same way
-    startup_s: float = 0.0  # a run's start-up (interpreter, imports, data, model) before its first step, measured
+    startup_s: float = 0.0  # a run's set-up before its first step (data, model), measured
+    update_s: dict[str, float] = field(default_factory=dict)  # with padded rates: method -> optimizer update per step
+    import_s: float = 0.0  # a process's interpreter and imports: once per sweep command, once per run at jobs>1
+
+    def update_of(self, method: str) -> float:
+        """Seconds of a step's optimizer update (0 where not measured: then the token rate carries it)."""
+        return self.update_s.get(method, self.update_s.get("ce", 0.0)) if self.padded else 0.0
 
     def train_rate(self, method: str) -> tuple[float, bool]:
         """(rate, measured): a method the benchmark did not time borrows CE's rate (its loss is
@@ -144,7 +150,8 @@ def run_cost(method, data: DataStats, rates: Rates) -> RunCost:
         row_tokens = (padded_row_tokens(data.train_lengths, stage.batch_size) if rates.padded and data.train_lengths
                       else data.train_tokens)
         step_tokens = stage.batch_size * stage.views * row_tokens
-        step_s = step_tokens * passes / rate if stage.trains_encoder else step_tokens / rates.eval
+        step_s = (step_tokens * passes / rate + rates.update_of(method.name) if stage.trains_encoder
+                  else step_tokens / rates.eval)
         steps, evaluations = stage.epochs * per_epoch, stage.epochs
         if stage.evaluate and method.get("max_steps"):  # a step budget (docs/protocols.md#budgets-and-early-stopping)
             steps = method.max_steps
@@ -189,15 +196,20 @@ def rates_from(result: dict, source: str, precision: str, fused: bool = False) -
     train = train if isinstance(train, dict) and "ce" in train else None
     optimizer, fused_methods = "foreach", ()
     fused_train = every.get(rate_key(precision, True)) if fused else None
+    updates = digest.get("update_s") if padded and isinstance(digest.get("update_s"), dict) else {}
+    update = dict(updates.get(precision) or {})
     if isinstance(fused_train, dict) and (train or "ce" in fused_train) and all(map(_positive, fused_train.values())):
         train, optimizer, fused_methods = {**(train or {}), **fused_train}, "fused", tuple(sorted(fused_train))
+        update.update(updates.get(rate_key(precision, True)) or {})
     if train is None:
         return None
     load = result.get("load_average")
     load = load.get("start") if isinstance(load, dict) else None
     return Rates(source, digest["device"], digest["device_name"], digest["encoder"], precision,
                  digest.get("threads", 0), train, evaluation, optimizer, fused_methods, load or None, padded,
-                 digest["startup_s"] if _positive(digest.get("startup_s")) else 0.0)
+                 digest["startup_s"] if _positive(digest.get("startup_s")) else 0.0,
+                 {m: v for m, v in update.items() if _positive(v)},
+                 digest["import_s"] if _positive(digest.get("import_s")) else 0.0)
 
 
 def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, device_name: str = "",

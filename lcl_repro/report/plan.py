@@ -292,6 +292,10 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
         if rates is None:
             note = ("run `python scripts/bench.py encoder=electra_base_random hardware=bf16` on the GPU"
                     if device == "cuda" else "run `make bench`")
+    if rates is not None and jobs > 1:  # each run its own process: it pays the imports too
+        from dataclasses import replace
+
+        rates = replace(rates, startup_s=rates.startup_s + rates.import_s)
     plans = plan_cells(table, scale, extra, compose, rates, data_dir, **sources)
     shown_threads = (threads or (rates.threads if rates is not None and rates.threads else cores())) if device == "cpu" else None
     return render(table, scale, hw.name, device, precision, plans, rates, note, left_out,
