@@ -74,3 +74,31 @@ def test_a_run_with_the_option_trains_with_the_fused_update(tiny_overrides, monk
     assert stored["test"] == results["true"]["test"]
     for name, value in results["true"]["test"].items():
         assert value == pytest.approx(results["false"]["test"][name], abs=0.05), name
+
+
+def test_parity_script_compares_fused_runs_with_the_default_update(tmp_path):
+    """scripts/parity.py --compare fused_adamw: bf16 runs with the fused update (a multirun spells the
+    value True) against bf16 runs under another root; a mean difference beyond 0.5 points fails."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    def run(root, variant, seed, accuracy):
+        folder = root / "runs" / "emoint" / "ce" / "minilm" / variant / f"seed{seed}"
+        folder.mkdir(parents=True)
+        metrics = {"test": {"accuracy": accuracy, "f1_weighted": accuracy}, "curves": [{"train_loss": 1.0}],
+                   "timing": {"epoch_seconds": [60.0]}}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        (folder / "DONE").write_text("{}")
+
+    for seed, (base, fused) in enumerate([(80.0, 80.2), (81.0, 80.9), (82.0, 82.3)]):
+        run(tmp_path / "base", "hardware.precision=bf16,method.epochs=3", seed, base)
+        run(tmp_path / "new", "hardware.fused_adamw=True,hardware.precision=bf16,method.epochs=3", seed, fused)
+    command = [sys.executable, str(REPO / "scripts" / "parity.py"), "--compare", "fused_adamw", "--methods", "ce",
+               "--root", str(tmp_path / "new"), "--baseline-root", str(tmp_path / "base")]
+    ok = subprocess.run(command, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "ce: mean fused − bf16 over 3 seed(s): accuracy +0.13, f1_weighted +0.13 -> within ±0.5" in ok.stdout
+    strict = subprocess.run([*command, "--tolerance", "0.1"], capture_output=True, text=True)
+    assert strict.returncode == 1 and "OUTSIDE ±0.1" in strict.stdout
