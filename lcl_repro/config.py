@@ -101,12 +101,12 @@ class MethodConfig:
     augmentation: Augmentation = Augmentation.none
     augment_p: float = 0.3  # share of words replaced by WordNet synonyms
     augment_max: Optional[int] = None  # cap on replaced words per text (nlpaug default 10; null = none)
+    selection: Selection = Selection.best_validation
     # Budget and stopping of the evaluated stage (docs/protocols.md#budgets-and-early-stopping). At null they
     # are left out of a run's identity (lcl_repro/track/record.py LATER_KEYS): runs made before them keep theirs.
     patience: Optional[int] = None  # stop after this many evaluations without a better selection metric
     max_steps: Optional[int] = None  # train this many optimiser steps instead of `epochs` epochs
     eval_every: Optional[int] = None  # with max_steps: evaluate every k steps (null = at each epoch end)
-    selection: Selection = Selection.best_validation
 
 
 # --------------------------------------------------------------------------- hardware, logger

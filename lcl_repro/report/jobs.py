@@ -151,10 +151,32 @@ class Pool:
                 proc.terminate()
 
 
+def wait_for(folders: list[str], poll_s: float = 10.0) -> None:
+    """Block until no other process holds the lock of any of `folders`."""
+    from lcl_repro.track.lock import held
+
+    for folder in folders:
+        if held(folder):
+            print(f"waiting for {folder} (trained by another process) ...", flush=True)
+        while held(folder):
+            time.sleep(poll_s)
+
+
+def left_and_failed(busy: dict, failed: list[str], noun: str) -> int:
+    """The end of a sweep: what it left to other processes and what failed, and its exit status."""
+    if busy:
+        print(f"\nnot run: {len(busy)} run(s) being trained by another process, left to it (rerun this command "
+              f"once it finishes, or pass wait_busy=true to wait):\n  " + "\n  ".join(busy.values()), file=sys.stderr)
+    if failed:
+        print(f"\n{len(failed)} {noun} failed; rerun the same command to resume:\n  " + "\n  ".join(failed),
+              file=sys.stderr)
+        return 1
+    return EXIT_BUSY if busy else 0
+
+
 def launch_parallel(commands: list[list[str]], jobs: int, run_py: Path, log_dir: Path, wait_busy: bool = False) -> int:
     """Run every run of `commands`, `jobs` at a time; the exit status as `sweep.launch` gives it."""
     from lcl_repro.cli import BUSY_PREFIX, CONFIRM_FLAG
-    from lcl_repro.report.sweep import wait_for
 
     threads = threads_per_job(jobs)
     runs = []
@@ -197,14 +219,7 @@ def launch_parallel(commands: list[list[str]], jobs: int, run_py: Path, log_dir:
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
-    if busy:
-        print(f"\nnot run: {len(busy)} run(s) being trained by another process, left to it (rerun this command "
-              f"once it finishes, or pass wait_busy=true to wait):\n  " + "\n  ".join(busy.values()), file=sys.stderr)
-    if failed:
-        print(f"\n{len(failed)} run(s) failed; rerun the same command to resume:\n  " + "\n  ".join(failed),
-              file=sys.stderr)
-        return 1
-    return EXIT_BUSY if busy else 0
+    return left_and_failed(busy, failed, "run(s)")
 
 
 def parallel_settings(args, table: str, runnable: list, seeds: list[int], extra: list[str]) -> dict:

@@ -25,6 +25,7 @@ from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserE
 from lcl_repro.report.cli_args import ReportArgs, parse_args
 from lcl_repro.report.collect import FETCH
 from lcl_repro.report.hparams import search_choices
+from lcl_repro.report.jobs import left_and_failed, wait_for
 from lcl_repro.report.tables import (Cell, PaperTable, cells, load_table, missing_data, search_table, seeds_for,
                                       with_choices)
 
@@ -143,17 +144,6 @@ def run_command(command: list[str]) -> tuple[int, list[str]]:
     return proc.returncode, busy
 
 
-def wait_for(folders: list[str], poll_s: float = 10.0) -> None:
-    """Block until no other process holds the lock of any of `folders`."""
-    from lcl_repro.track.lock import held
-
-    for folder in folders:
-        if held(folder):
-            print(f"waiting for {folder} (trained by another process) ...", flush=True)
-        while held(folder):
-            time.sleep(poll_s)
-
-
 def job_count(command: list[str]) -> int:
     """The jobs of one `run.py -m` command: the product of its comma-separated values."""
     count = 1
@@ -206,14 +196,7 @@ def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = F
         if again:
             busy = {}  # the reruns report afresh
         todo = again
-    if busy:
-        print(f"\nnot run: {len(busy)} run(s) being trained by another process, left to it (rerun this command "
-              f"once it finishes, or pass wait_busy=true to wait):\n  " + "\n  ".join(busy.values()), file=sys.stderr)
-    if failed:
-        print(f"\n{len(failed)} sweep(s) failed; rerun the same command to resume:\n  " + "\n  ".join(failed),
-              file=sys.stderr)
-        return 1
-    return EXIT_BUSY if busy else 0
+    return left_and_failed(busy, failed, "sweep(s)")
 
 
 if __name__ == "__main__":
