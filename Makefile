@@ -53,9 +53,11 @@ parity: setup data ## bf16 vs fp32 accuracy: EmoInt, MiniLM, 3 epochs, CE and LC
 # LOGGER=wandb groups the runs per table and uploads the report; EXTRA='[hardware=gpu]' adds run overrides.
 # OUTPUT_ROOT=results reads and writes the committed records (results/runs, results/reports).
 # PLAN=1 trains nothing: per cell the runs to do and finished, and the estimated wall time (GPU-hours).
+# PROTOCOL=<name> picks one of the table's named protocols (default: its default_protocol; docs/protocols.md#table-protocols).
 # JOBS=n trains n runs at once, each at hardware.num_threads = cores / n (docs/performance.md#parallel-sweeps).
 SCALE ?= cpu
 JOBS ?= 1
+PROTOCOL ?=
 PLAN ?=
 LOGGER ?= none
 EXTRA ?= []
@@ -67,7 +69,8 @@ TABLES := lcl_table1 lcl_table2 lcl_table3 lcl_table45 lcl_figure2 scl_table2 sc
           supclseq_table1 supclseq_table2 supclseq_table3
 TABLE_TARGETS := $(subst _,-,$(TABLES))
 .PHONY: $(TABLE_TARGETS)  # here, not above: .PHONY's list is expanded where it is read
-TABLE_ARGS = paper=$(subst -,_,$@) scale=$(SCALE) logger=$(LOGGER) extra='$(EXTRA)' output_root=$(OUTPUT_ROOT) jobs=$(JOBS)
+TABLE_ARGS = paper=$(subst -,_,$@) scale=$(SCALE) logger=$(LOGGER) extra='$(EXTRA)' output_root=$(OUTPUT_ROOT) jobs=$(JOBS) \
+             $(if $(PROTOCOL),protocol=$(PROTOCOL))
 
 $(TABLE_TARGETS): setup data
 ifeq ($(PLAN),1)
