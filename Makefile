@@ -35,7 +35,7 @@ demo: setup data ## LCL on EmoInt with the offline MiniLM encoder, 2 bf16 epochs
 	$(PY) run.py method=lcl dataset=emoint encoder=minilm $(DEMO_RUN)
 	@$(PY) -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL column=EmoInt scale=cpu results=results
 
-test: setup data ## the test suite (offline, CPU, under 10 minutes)
+test: setup data ## the test suite (offline, CPU; 23 min on 2 cores here)
 	$(PY) -m pytest -q --durations=10
 
 test-fast: setup data ## unit-level tests only: no end-to-end runs, nothing marked slow (under 90 s on 2 CPU cores)
