@@ -44,6 +44,11 @@ def test_on_is_another_run_in_another_folder():
     with open_dict(profile):
         profile.hardware.fused_adamw = True
     assert run_dir(profile) == folder and fingerprint(profile) == fingerprint(on)
+    # The shipped profile is that run, under a shorter name.
+    shipped = compose_config([*BASE, "hardware=cpu_bf16_fused"])
+    assert shipped.hardware.precision == "bf16" and shipped.hardware.fused_adamw is True
+    assert fingerprint(shipped) == fingerprint(on)
+    assert run_dir(shipped, ["hardware=cpu_bf16_fused"]) == folder
 
 
 @needs_data

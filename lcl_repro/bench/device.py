@@ -50,3 +50,13 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def boot_id() -> str | None:
+    """This machine's boot (Linux: a random id per boot), or None. Two machines of one CPU model can
+    differ in speed by half (a virtual machine's host, its neighbours), so benchmark rates price only
+    the runs made on the boot that timed them (tests/test_plan_vs_records.py)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from lcl_repro.bench.common import CANDIDATE_METHODS, FUSED, METHODS, compose_cfg, load_average, peak_rss_mb, with_defaults
-from lcl_repro.bench.device import device_name, mfu, peak_flops
+from lcl_repro.bench.device import boot_id, device_name, mfu, peak_flops
 from lcl_repro.bench.evaluation import eval_speed
 from lcl_repro.bench.timing import Variant, paired_ratio, time_interleaved
 from lcl_repro.bench.variants import bare_variant, batches_for, framework_variant, method_variant, repeated
@@ -93,7 +93,7 @@ def run_benchmark(overrides: list[str], methods: list[str], steps: int, warmup: 
             precision = variant_name.split("+")[0] if group.get("kind") == "precision" else ce_cfg.hardware.precision
             stats["mfu"] = mfu(stats["flops_per_step"], stats["step_s"]["median"], peak[precision])
     result = {"overrides": overrides, "device": str(device), "device_name": name, "encoder": ce_cfg.encoder.name,
-              "precision": ce_cfg.hardware.precision, "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "precision": ce_cfg.hardware.precision, "threads": torch.get_num_threads(), "torch": torch.__version__, "boot_id": boot_id(),
               "steps": steps, "warmup": warmup, "import_s": imported, "startup_s": startup, "peak_rss_mb": peak_rss_mb(), "peak_flops": peak[ce_cfg.hardware.precision],
               "groups": groups, "ratios": ratios_of(groups), "precision_skipped": skipped,
               "evaluation": evaluation, "data_prep": data_prep}
@@ -186,7 +186,7 @@ def measure_rates(overrides: list[str], methods: list[str], steps: int = 2, warm
                             list(dict.fromkeys(["fp32", precision])))
     result = {"overrides": overrides, "device": str(device), "device_name": device_name(device),
               "encoder": ce_cfg.encoder.name, "precision": precision, "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "steps": steps, "warmup": warmup, "import_s": imported, "startup_s": startup,
+              "torch": torch.__version__, "boot_id": boot_id(), "steps": steps, "warmup": warmup, "import_s": imported, "startup_s": startup,
               "groups": groups,
               "evaluation": evaluation, "kind": "plan rates (python -m lcl_repro.report.sweep plan=true)"}
     result["rates"] = rates_digest(result)

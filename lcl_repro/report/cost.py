@@ -52,6 +52,7 @@ class Rates:
     startup_s: float = 0.0  # a run's set-up before its first step (data, model), measured
     update_s: dict[str, float] = field(default_factory=dict)  # with padded rates: method -> optimizer update per step
     import_s: float = 0.0  # a process's interpreter and imports: once per sweep command, once per run at jobs>1
+    boot_id: Optional[str] = None  # the machine boot that timed them (lcl_repro/bench/device.py boot_id)
 
     def update_of(self, method: str) -> float:
         """Seconds of a step's optimizer update (0 where not measured: then the token rate carries it)."""
@@ -209,7 +210,8 @@ def rates_from(result: dict, source: str, precision: str, fused: bool = False) -
                  digest.get("threads", 0), train, evaluation, optimizer, fused_methods, load or None, padded,
                  digest["startup_s"] if _positive(digest.get("startup_s")) else 0.0,
                  {m: v for m, v in update.items() if _positive(v)},
-                 digest["import_s"] if _positive(digest.get("import_s")) else 0.0)
+                 digest["import_s"] if _positive(digest.get("import_s")) else 0.0,
+                 result.get("boot_id") if isinstance(result.get("boot_id"), str) else None)
 
 
 def find_rates(bench_dir: Path, device: str, precision: str, encoder: str, device_name: str = "",

@@ -260,7 +260,7 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     file fits this CPU, encoder and precision). Benchmark files are looked for in `bench_dir`, then
     where `make bench` writes them (whatever output_root the table uses). `sources` replace
     plan_cells' data look-ups (tests)."""
-    from lcl_repro.bench.device import cpu_model
+    from lcl_repro.bench.device import boot_id, cpu_model
     from lcl_repro.train.hardware import cpu_supports_bf16
 
     from lcl_repro.report.jobs import cores, threads_per_job
@@ -292,6 +292,8 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
         if rates is None:
             note = ("run `python scripts/bench.py encoder=electra_base_random hardware=bf16` on the GPU"
                     if device == "cuda" else "run `make bench`")
+    if rates is not None and device == "cpu" and rates.boot_id and rates.boot_id != boot_id():
+        note = "\n".join(x for x in (note, other_machine_note(rates)) if x)
     if rates is not None and jobs > 1:  # each run its own process: it pays the imports too
         from dataclasses import replace
 
@@ -300,6 +302,12 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     shown_threads = (threads or (rates.threads if rates is not None and rates.threads else cores())) if device == "cpu" else None
     return render(table, scale, hw.name, device, precision, plans, rates, note, left_out,
                   assumptions(jobs, shown_threads, fused, rates), jobs)
+
+
+def other_machine_note(rates: Rates) -> str:
+    """Rates of this CPU model timed on another machine (the committed ones, or a file copied over)."""
+    return (f"note: these rates were timed on another machine of this CPU model ({rates.source}); machines of one "
+            "model have differed here by up to 1.6x in speed (docs/performance.md#cost-plan): `make bench` times this one")
 
 
 def assumptions(jobs: int, threads: Optional[int], fused: bool, rates: Optional[Rates]) -> str:

@@ -215,7 +215,7 @@ def _git(*args: str) -> str | None:
 def environment(device: str) -> dict[str, Any]:
     import torch
 
-    from lcl_repro.bench.device import cpu_model
+    from lcl_repro.bench.device import boot_id, cpu_model
 
     packages = {}
     for name in ("torch", "transformers", "datasets", "tokenizers", "hydra-core", "omegaconf", "numpy",
@@ -236,6 +236,7 @@ def environment(device: str) -> dict[str, Any]:
         "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu",
         "cpu_model": cpu_model(),  # what a table's compute line names (report/aggregate.py::compute)
         "torch_threads": torch.get_num_threads(),
+        "boot_id": boot_id(),  # pairs the run with benchmark rates timed on the same machine boot
         "cuda": torch.version.cuda,
         "command": redact_args(sys.argv),
     }
