@@ -274,7 +274,7 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     hw, precision = cfg.hardware, cfg.hardware.precision
     fused = bool(hw.get("fused_adamw"))
     device = target_device(hw)
-    threads = hw.num_threads if device == "cpu" else None  # set (jobs=n sets it): rates timed at that many threads
+    threads = (hw.num_threads or cores()) if device == "cpu" else None  # rates timed at the threads a run will have
     note = ""
     rates = None
     left_out: list[str] = []  # benchmark files that cannot be used, with the reason
