@@ -97,3 +97,25 @@ def test_a_step_costs_its_update_plus_its_padded_tokens_and_a_run_its_set_up():
     cost = run_cost(ce, data, rates)
     assert cost.train_s == pytest.approx(2 * 11 * (10 * 20 / 1000 + 0.05))  # 11 batches, the last partial
     assert cost.startup_s == 3.0 and cost.total_s == pytest.approx(cost.train_s + cost.eval_s + 3.0)
+
+
+def test_a_plan_at_one_job_names_what_two_jobs_would_take(tmp_path, monkeypatch):
+    """JOBS=1 stays the default; on 2+ cores the plan adds the JOBS=2 total when rates at cores / 2
+    threads exist (here: both files), and says nothing when they do not."""
+    monkeypatch.setattr(jobs, "cores", lambda: 2)
+    monkeypatch.setattr("lcl_repro.bench.device.cpu_model", lambda: "TEST CPU")
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    two_threads = {**DIGEST, "threads": 2, "device_name": "TEST CPU"}
+    (bench / "two.json").write_text(json.dumps({"rates": two_threads}))
+    common = dict(stats=lambda cfg: DATA, missing=lambda d, dd: None, data_hash=lambda cfg: "h")
+    extra = [f"output_root={tmp_path}", "data_dir=data", "hardware=cpu_bf16"]
+    alone = make_plan(synthetic_table(), "cpu", extra, "data", bench, compose_config, measure=False, jobs=1, **common)
+    assert "hint: JOBS=2" not in alone  # no 1-thread rates: nothing to price two jobs with
+    one_thread = {**DIGEST, "threads": 1, "device_name": "TEST CPU"}
+    (bench / "one.json").write_text(json.dumps({"rates": one_thread}))
+    text = make_plan(synthetic_table(), "cpu", extra, "data", bench, compose_config, measure=False, jobs=1, **common)
+    two = make_plan(synthetic_table(), "cpu", extra, "data", bench, compose_config, measure=False, jobs=2, **common)
+    total_two = next(line for line in two.splitlines() if line.startswith("total:")).split(": ", 2)[2].split(" (")[0]
+    assert f"hint: JOBS=2 (jobs=2: two runs at once at 1 thread(s) each) plans {total_two};" in text
+    assert "assumed: jobs=1 (1 run at once at 2 threads each)" in text

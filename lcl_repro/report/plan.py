@@ -127,6 +127,12 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
     return out
 
 
+def total_seconds(plans: list[CellPlan], jobs: int) -> Optional[float]:
+    """Wall time of the runs to do (None: a cell not priced); jobs=n: n runs at once."""
+    known = [p.seconds for p in plans if p.todo and not p.missing]
+    return None if any(s is None for s in known) else sum(known) / jobs
+
+
 def duration(seconds: Optional[float]) -> str:
     if seconds is None:
         return "not measured"
@@ -171,8 +177,7 @@ def render(table: PaperTable, scale: str, hardware: str, device: str, precision:
     lines += ["", markdown(("cell", "runs to do", "finished", "per run", "to do"), rows), ""]
     todo = sum(len(p.todo) for p in plans if not p.missing)
     finished = sum(len(p.finished) for p in plans)
-    known = [p.seconds for p in plans if p.todo and not p.missing]
-    total = None if any(s is None for s in known) else sum(known) / jobs  # jobs=n: n runs at once
+    total = total_seconds(plans, jobs)
     total_text = duration(total) if not gpu or total is None else f"{total / 3600:.1f} GPU-hours"
     lines.append(f"total: {todo} run(s) to do, {finished} finished: {total_text} ({unit})")
     if assumed:
@@ -260,14 +265,34 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
     file fits this CPU, encoder and precision). Benchmark files are looked for in `bench_dir`, then
     where `make bench` writes them (whatever output_root the table uses). `sources` replace
     plan_cells' data look-ups (tests)."""
-    from lcl_repro.bench.device import boot_id, cpu_model
-    from lcl_repro.train.hardware import cpu_supports_bf16
-
-    from lcl_repro.report.jobs import cores, threads_per_job
+    from lcl_repro.report.jobs import cores
 
     runnable = cells(table, scale, runnable_only=True)
     if not runnable:
         return f"{table.name}: no cell to run at scale={scale}"
+    plans, rates, note, left_out, hw, device, fused, threads = priced_cells(
+        table, scale, extra, data_dir, bench_dir, compose, measure, jobs, runnable, **sources)
+    shown_threads = (threads or (rates.threads if rates is not None and rates.threads else cores())) if device == "cpu" else None
+    assumed = assumptions(jobs, shown_threads, fused, rates)
+    total = total_seconds(plans, jobs)
+    if (device == "cpu" and jobs == 1 and cores() >= 2 and total
+            and not any(o.startswith("hardware.num_threads=") for o in extra)):
+        two = total_seconds(priced_cells(table, scale, extra, data_dir, bench_dir, compose, False, 2, runnable,
+                                         **sources)[0], 2)
+        if two:  # priced from rates timed at cores / 2 threads; none such: no hint
+            assumed += (f"\nhint: JOBS=2 (jobs=2: two runs at once at {cores() // 2} thread(s) each) plans "
+                        f"{duration(two)}; on 2 cores it ran 1.28-1.38x the runs per hour (docs/performance.md#parallel-sweeps)")
+    return render(table, scale, hw.name, device, hw.precision, plans, rates, note, left_out, assumed, jobs)
+
+
+def priced_cells(table: PaperTable, scale: str, extra: list[str], data_dir: str, bench_dir: Path, compose: Callable,
+                 measure: bool, jobs: int, runnable: list[Cell], **sources):
+    """The cells with their runs to do and the cost of one run at `jobs` runs at once, and where the
+    rates came from: (plans, rates, note, left_out, hardware, device, fused, threads)."""
+    from lcl_repro.bench.device import boot_id, cpu_model
+    from lcl_repro.report.jobs import cores, threads_per_job
+    from lcl_repro.train.hardware import cpu_supports_bf16
+
     if jobs > 1 and not any(o.startswith("hardware.num_threads=") for o in extra):
         extra = [*extra, f"hardware.num_threads={threads_per_job(jobs)}"]  # what jobs=n gives each run
     cfg = compose([*cell_overrides(runnable[0], 0), *extra])
@@ -299,9 +324,7 @@ def make_plan(table: PaperTable, scale: str, extra: list[str], data_dir: str, be
 
         rates = replace(rates, startup_s=rates.startup_s + rates.import_s)
     plans = plan_cells(table, scale, extra, compose, rates, data_dir, **sources)
-    shown_threads = (threads or (rates.threads if rates is not None and rates.threads else cores())) if device == "cpu" else None
-    return render(table, scale, hw.name, device, precision, plans, rates, note, left_out,
-                  assumptions(jobs, shown_threads, fused, rates), jobs)
+    return plans, rates, note, left_out, hw, device, fused, threads
 
 
 def other_machine_note(rates: Rates) -> str:
