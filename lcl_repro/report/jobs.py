@@ -144,11 +144,20 @@ class Pool:
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)  # the run saves nothing new: its last epoch checkpoint stays
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.terminate()
+        # One deadline for all of them, then SIGTERM (the run still keeps its checkpoint), then SIGKILL: a run
+        # slow to answer (a loaded machine) cannot hold the sweep's exit for a minute per job.
+        for grace, escalate in ((60.0, "terminate"), (30.0, "kill"), (10.0, None)):
+            deadline = time.monotonic() + grace
+            for proc in procs:
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    pass
+            alive = [proc for proc in procs if proc.poll() is None]
+            if not alive or escalate is None:
+                break
+            for proc in alive:
+                getattr(proc, escalate)()
 
 
 def wait_for(folders: list[str], poll_s: float = 10.0) -> None:
