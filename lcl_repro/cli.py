@@ -6,14 +6,13 @@ a multirun (same as `-m key=range(a,b+1)`). Bad input exits with status 2 and on
 from __future__ import annotations
 
 import re
-import signal
 import sys
 from pathlib import Path
 
 from lcl_repro.compose import (compose, config_loader, exit_on_user_error, hydra_initialised, hydra_main,
                                parse_overrides)
 from lcl_repro.env import configure_offline_mode
-from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, ConfigError, Terminated
+from lcl_repro.errors import EXIT_BUSY, ConfigError, interrupted, stop_on_sigterm
 
 LARGE_GRID = 200  # jobs: a larger multirun (or its dry run) asks first (docs/faults.md)
 CONFIRM_FLAG = "--yes"  # confirms a large multirun where nobody can be asked
@@ -205,21 +204,9 @@ def confirm_large_grid(jobs: int, args: list[str]) -> None:
                       f"all, or narrow the sweep (a seed range such as seed=0..4)")
 
 
-def raise_terminated(signum, frame) -> None:
-    raise Terminated()
-
-
-def interrupted(err: KeyboardInterrupt) -> int:
-    """One line for Ctrl-C or SIGTERM (every lock and temporary file is gone by now); its exit status."""
-    what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted (Ctrl-C)"
-    print(f"{what}: rerun the same command to resume (finished runs are skipped, an unfinished one resumes from "
-          f"its last epoch checkpoint)", file=sys.stderr, flush=True)
-    return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
-
-
 def main(argv: list[str] | None = None) -> None:
     configure_offline_mode()
-    signal.signal(signal.SIGTERM, raise_terminated)
+    stop_on_sigterm()
     try:
         with exit_on_user_error():
             args = expand_ranges(sys.argv[1:] if argv is None else argv)

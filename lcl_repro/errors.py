@@ -2,6 +2,9 @@
 process exits with status 2; nothing half-written is left behind (records are written atomically)."""
 from __future__ import annotations
 
+import signal
+import sys
+
 EXIT_USER_ERROR = 2
 # Faults of the machine, each with its own status (sysexits.h's EX_IOERR / EX_TEMPFAIL; 128 + signal).
 EXIT_NO_SPACE = 74
@@ -43,3 +46,25 @@ class NoSpaceLeft(UserError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so every `finally` (run locks, temporaries) runs before exit 143."""
+
+
+def raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (`kill`, a job scheduler, the end of a session) stops like Ctrl-C, exit 143."""
+    signal.signal(signal.SIGTERM, raise_terminated)
+
+
+def interrupted(err: KeyboardInterrupt) -> int:
+    """One line for Ctrl-C or SIGTERM (every lock and temporary file is gone by now); its exit status."""
+    what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted (Ctrl-C)"
+    print(f"{what}: rerun the same command to resume (finished runs are skipped, an unfinished one resumes from "
+          f"its last epoch checkpoint)", file=sys.stderr, flush=True)
+    return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_INTERRUPTED
+
+
+def stopped(code: int) -> KeyboardInterrupt:
+    """The interruption a child's exit status reports, to stop its parent the same way."""
+    return Terminated() if code == EXIT_TERMINATED else KeyboardInterrupt()

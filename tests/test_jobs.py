@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, UserError
+from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserError
 from lcl_repro.report import jobs
 from lcl_repro.report.sweep import RUN_PY
 from lcl_repro.track import lock
@@ -82,10 +82,13 @@ def test_two_jobs_train_each_run_once_and_leave_a_held_run_to_its_holder(tmp_pat
 
 @needs_data
 @pytest.mark.slow
-def test_ctrl_c_stops_every_job_and_leaves_resumable_runs(tmp_path):
+@pytest.mark.parametrize("stop,code,what", [("ctrl_c", EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+                                            ("sigterm", EXIT_TERMINATED, "terminated (SIGTERM)")])
+def test_a_stopped_sweep_stops_every_job_and_leaves_resumable_runs(tmp_path, stop, code, what):
     """The sweep's command line at jobs=2 (LCL Table 2's 12 smoke runs, 40 epochs each so they are
-    still training): Ctrl-C once both jobs have an epoch checkpoint. Exit 130, no run finished, both
-    checkpoints kept, no lock left and no third run started."""
+    still training), stopped once both jobs have an epoch checkpoint: Ctrl-C at the terminal (SIGINT to
+    the process group) or `kill <sweep pid>` (SIGTERM to the sweep alone, which forwards it). Its own
+    exit status and line, no run finished, both checkpoints kept, no lock left and no third run started."""
     root = tmp_path / "out"
     command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
                f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=40]", "jobs=2"]
@@ -95,14 +98,45 @@ def test_ctrl_c_stops_every_job_and_leaves_resumable_runs(tmp_path):
     while len(list(root.rglob("checkpoint/last.pt"))) < 2:  # both jobs mid-training, past a checkpoint
         assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C at the terminal sends: the sweep's process group
+    if stop == "ctrl_c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=180)
     print(out[-2000:])
-    assert proc.returncode == EXIT_INTERRUPTED
-    assert "interrupted (Ctrl-C): rerun the same command to resume" in out
+    assert proc.returncode == code
+    assert f"{what}: rerun the same command to resume" in out
     assert not list(root.rglob("DONE")) and len(list(root.rglob("checkpoint/last.pt"))) == 2
     assert not list(root.rglob(lock.LOCK_NAME))  # every job ended, no lock left behind
-    assert len(list((root / "sweeps" / "jobs").rglob("run*.log"))) == 2  # no run started after Ctrl-C
+    assert len(list((root / "sweeps" / "jobs").rglob("run*.log"))) == 2  # no run started after the stop
+
+
+@needs_data
+@pytest.mark.slow
+def test_sigterm_to_a_one_job_sweep_stops_its_run_too(tmp_path):
+    """jobs=1: the run shares the sweep's process group, so Ctrl-C at a terminal reaches both, but
+    `kill <sweep pid>` reaches the sweep alone. It must stop the run the same way (not leave it training
+    with nobody reading its output) and exit 143 with its one line."""
+    root = tmp_path / "out"
+    command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
+               f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=40]"]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list(root.rglob("checkpoint/last.pt")):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=180)
+    print(out[-2000:])
+    assert proc.returncode == EXIT_TERMINATED
+    # the run's line, then the sweep's: the run stopped on the signal, not on a closed pipe
+    assert out.count("terminated (SIGTERM): rerun the same command to resume") == 2, out[-3000:]
+    assert "BrokenPipeError" not in out
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # nothing of the sweep's process group is left running
+    assert not list(root.rglob("DONE")) and len(list(root.rglob("checkpoint/last.pt"))) == 1
+    assert not list(root.rglob(lock.LOCK_NAME))
 
 
 def test_run_py_is_the_entry_point():

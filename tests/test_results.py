@@ -12,6 +12,9 @@ No training: the run records are read (or, for the synthetic folder, written by 
 metrics under the real configs and fingerprints, beside a synthetic data folder of empty files)."""
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -27,12 +30,26 @@ from tests.conftest import DATA, REPO, needs_data, synthetic_data
 
 RESULTS = REPO / "results"
 COMMITTED = committed.committed_reports(RESULTS)
+# What a clone of the repository may carry in results/ (the run records and reports, never checkpoints,
+# datasets or test embeddings): a 2.2 MB predictions.npz means a run kept save_embeddings=true.
+RESULTS_MAX_BYTES, RESULTS_FILE_MAX_BYTES = 25 * 2**20, 2**20
 SCORES = {"CE": 84.0, "SCL": 84.5, "LCL": 86.0}
 
 
 def data_dir() -> str:
     """As the Make targets pass it (`data`), so a missing-data cell reads as in the committed report."""
     return "data" if (REPO / "data").is_dir() else str(DATA)
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(), reason="not a git checkout")
+def test_committed_results_stay_small():
+    tracked = subprocess.run(["git", "ls-files", "-z", "results"], cwd=REPO, capture_output=True, check=True,
+                             text=True).stdout.split("\0")
+    sizes = {path: (REPO / path).stat().st_size for path in tracked if path and (REPO / path).is_file()}
+    large = {path: size for path, size in sizes.items() if size > RESULTS_FILE_MAX_BYTES}
+    print(f"results/: {len(sizes)} tracked files, {sum(sizes.values()) / 2**20:.1f} MiB")
+    assert not large, f"tracked files over 1 MiB (rerun without test embeddings: save_embeddings=false): {large}"
+    assert sum(sizes.values()) < RESULTS_MAX_BYTES
 
 
 @needs_data

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserError
+from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserError, stopped
 
 GIB = 1 << 30
 # A run's process besides its networks' weights and optimizer state: interpreter, torch, tokenizers,
@@ -216,7 +216,7 @@ def launch_parallel(commands: list[list[str]], jobs: int, run_py: Path, log_dir:
             code, left, log, seconds = future.result()
             done += 1
             if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-                raise KeyboardInterrupt
+                raise stopped(code)
             state = {0: "finished", EXIT_BUSY: "left to the process training it"}.get(code, f"FAILED (exit {code})")
             print(f"[{done}/{len(runs)}] {state} in {seconds:.0f} s: {run_line(overrides)}"
                   + (f"; log {log}" if code not in (0, EXIT_BUSY) else ""), flush=True)

@@ -8,12 +8,14 @@ invocation, so a table is a handful of readable Hydra commands (printed before e
 whose data is missing are reported with the fetch command and skipped, never silently dropped.
 Exit status: 0 when every launched sweep succeeded, 1 otherwise (the report still shows what finished),
 75 when runs another process was training were left to it (listed at the end; `wait_busy=true`
-waits for that process and reruns their commands instead), 130 on Ctrl-C.
+waits for that process and reruns their commands instead), 130 on Ctrl-C, 143 on SIGTERM (both stop
+every running run, which keeps its last epoch checkpoint).
 `plan=true` trains nothing: it prints the cost plan (lcl_repro/report/plan.py) of the same runs.
 `jobs=n` runs n runs at once, each at hardware.num_threads = cores // n (lcl_repro/report/jobs.py).
 """
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +23,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from lcl_repro.compose import compose, entry_point
-from lcl_repro.errors import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, UserError
+from lcl_repro.errors import (EXIT_BUSY, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, UserError, interrupted,
+                              stop_on_sigterm, stopped)
 from lcl_repro.report.cli_args import ReportArgs, parse_args
 from lcl_repro.report.collect import FETCH
 from lcl_repro.report.hparams import search_choices
@@ -120,28 +123,45 @@ def run_stage(table: PaperTable, args: ReportArgs, extra: list[str]) -> int:
         parallel = parallel_settings(args, table.name, runnable, seeds, extra)
     try:
         return launch(commands, args.dry_run, args.wait_busy, args.yes, parallel)
-    except KeyboardInterrupt:  # Ctrl-C reaches the run too, which keeps its last epoch checkpoint
-        print("interrupted (Ctrl-C): rerun the same command to resume (finished runs are skipped)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as err:  # each running run stops too and keeps its last epoch checkpoint
+        return interrupted(err)
 
 
 def run_command(command: list[str]) -> tuple[int, list[str]]:
     """Run one `run.py -m` command, passing its output through; its exit status and the run folders it
     left to another process that was training them (lcl_repro/cli.py, BUSY_PREFIX lines)."""
-    from lcl_repro.cli import BUSY_PREFIX
+    from lcl_repro.cli import BUSY_PREFIX, CONFIRM_FLAG
 
     busy = []
-    from lcl_repro.cli import CONFIRM_FLAG
-
     # the sweep has confirmed its size already (launch)
     with subprocess.Popen([sys.executable, str(RUN_PY), CONFIRM_FLAG, *command], stdout=subprocess.PIPE, text=True,
                           bufsize=1) as proc:
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-            if line.startswith(BUSY_PREFIX):
-                busy.append(line[len(BUSY_PREFIX):].strip())
+        try:
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                if line.startswith(BUSY_PREFIX):
+                    busy.append(line[len(BUSY_PREFIX):].strip())
+        except KeyboardInterrupt as err:
+            stop_child(proc, err)
+            raise
     return proc.returncode, busy
+
+
+def stop_child(proc: subprocess.Popen, err: KeyboardInterrupt, grace_s: float = 10.0) -> None:
+    """Stop the running `run.py` the way the sweep was stopped and wait for it (it keeps its checkpoint).
+    Ctrl-C at a terminal reached it already (one process group); SIGTERM, or SIGINT sent to the sweep's
+    pid alone, did not: the run gets the same signal, else it would train on with nobody reading it."""
+    if isinstance(err, Terminated):
+        proc.terminate()
+    else:
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+    for line in proc.stdout:  # the run's last lines (its "interrupted" line) still reach the user
+        sys.stdout.write(line)
+    proc.wait()
 
 
 def job_count(command: list[str]) -> int:
@@ -186,7 +206,7 @@ def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = F
             code, left = run_command(command)
             print(f"[{i}/{len(commands)}] exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
             if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-                raise KeyboardInterrupt
+                raise stopped(code)
             busy.update({line.split(" is being trained", 1)[0]: line for line in left})
             if code == EXIT_BUSY and wait_busy:
                 wait_for([line.split(" is being trained", 1)[0] for line in left])
@@ -200,4 +220,5 @@ def launch(commands: list[list[str]], dry_run: bool = False, wait_busy: bool = F
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(entry_point(main)())
