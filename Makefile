@@ -31,7 +31,7 @@ data: ## link the local copy SHARED_DATA as data/ when present, else download th
 # second epoch, which brings it closer to the 5-epoch protocol. Elsewhere it stays one fp32 epoch.
 DEMO_RUN = $(shell $(PY) -c 'from lcl_repro.train.hardware import cpu_supports_bf16 as bf16; print("hardware=cpu_bf16 method.epochs=2" if bf16() else "method.epochs=1")')
 
-demo: setup data ## LCL on EmoInt with the offline MiniLM encoder, 2 bf16 epochs (1 fp32 epoch on CPUs without bf16; about 6 min on 2 cores), beside the committed full result
+demo: setup data ## LCL on EmoInt with the offline MiniLM encoder, 2 bf16 epochs (1 fp32 epoch on CPUs without bf16; 6-9 min on 2 cores), beside the committed full result
 	$(PY) run.py method=lcl dataset=emoint encoder=minilm $(DEMO_RUN)
 	@$(PY) -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL column=EmoInt scale=cpu results=results
 
