@@ -85,13 +85,13 @@ def test_two_jobs_train_each_run_once_and_leave_a_held_run_to_its_holder(tmp_pat
 @pytest.mark.parametrize("stop,code,what", [("ctrl_c", EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
                                             ("sigterm", EXIT_TERMINATED, "terminated (SIGTERM)")])
 def test_a_stopped_sweep_stops_every_job_and_leaves_resumable_runs(tmp_path, stop, code, what):
-    """The sweep's command line at jobs=2 (LCL Table 2's 12 smoke runs, 40 epochs each so they are
-    still training), stopped once both jobs have an epoch checkpoint: Ctrl-C at the terminal (SIGINT to
+    """The sweep's command line at jobs=2 (LCL Table 2's 12 smoke runs, 400 epochs each so that none
+    can finish first on a loaded machine), stopped once both jobs have an epoch checkpoint: Ctrl-C at the terminal (SIGINT to
     the process group) or `kill <sweep pid>` (SIGTERM to the sweep alone, which forwards it). Its own
     exit status and line, no run finished, both checkpoints kept, no lock left and no third run started."""
     root = tmp_path / "out"
     command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
-               f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=40]", "jobs=2"]
+               f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=400]", "jobs=2"]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 600
@@ -119,7 +119,7 @@ def test_sigterm_to_a_one_job_sweep_stops_its_run_too(tmp_path):
     with nobody reading its output) and exit 143 with its one line."""
     root = tmp_path / "out"
     command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
-               f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=40]"]
+               f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=400]"]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 600
@@ -137,6 +137,26 @@ def test_sigterm_to_a_one_job_sweep_stops_its_run_too(tmp_path):
         os.killpg(proc.pid, 0)  # nothing of the sweep's process group is left running
     assert not list(root.rglob("DONE")) and len(list(root.rglob("checkpoint/last.pt"))) == 1
     assert not list(root.rglob(lock.LOCK_NAME))
+
+
+def test_a_job_is_started_only_under_the_lock_stop_takes(tmp_path, monkeypatch):
+    """stop() lists the running jobs under the pool's lock; a job checked and started outside it could start
+    just after that list was made and train on unseen (the sweep then waits for all of it)."""
+    pool = jobs.Pool(RUN_PY, tmp_path, "--yes")
+    started = []
+
+    class Finished:
+        def __init__(self, *args, **kwargs):
+            started.append(pool.lock.locked())
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(jobs.subprocess, "Popen", Finished)
+    assert pool.run(1, ["seed=0"], "busy: ")[0] == 0 and started == [True]
+    pool.stop()
+    assert pool.run(2, ["seed=1"], "busy: ")[0] == EXIT_INTERRUPTED and started == [True]
+    assert not (tmp_path / "run0002.log").exists()  # nothing of a job never started
 
 
 def test_run_py_is_the_entry_point():

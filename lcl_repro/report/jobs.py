@@ -122,24 +122,26 @@ class Pool:
     def run(self, index: int, overrides: list[str], busy_prefix: str) -> tuple[int, list[str], Path, float]:
         log = self.log_dir / f"run{index:04d}.log"
         started = time.perf_counter()
-        if self.stopping.is_set():
-            return EXIT_INTERRUPTED, [], log, 0.0
-        with open(log, "w") as out:
-            # its own session: the sweep forwards Ctrl-C (stop) once, after the pool stops starting jobs
-            proc = subprocess.Popen([sys.executable, str(self.run_py), self.confirm_flag, "-m", *overrides],
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            with self.lock:
-                self.running[index] = proc
-            code = proc.wait()
-            with self.lock:
-                self.running.pop(index, None)
+        # Checked and started under the lock stop() takes: a job is either started before stop() looks (and
+        # then stopped by it) or not at all, never started unseen to train on after the sweep has exited.
+        with self.lock:
+            if self.stopping.is_set():
+                return EXIT_INTERRUPTED, [], log, 0.0
+            with open(log, "w") as out:  # the run keeps its own copy of the file
+                # its own session: the sweep forwards Ctrl-C (stop) once, after the pool stops starting jobs
+                proc = subprocess.Popen([sys.executable, str(self.run_py), self.confirm_flag, "-m", *overrides],
+                                        stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.running[index] = proc
+        code = proc.wait()
+        with self.lock:
+            self.running.pop(index, None)
         busy = [line[len(busy_prefix):].strip() for line in log.read_text(errors="replace").splitlines()
                 if line.startswith(busy_prefix)]
         return code, busy, log, time.perf_counter() - started
 
     def stop(self) -> None:
-        self.stopping.set()
         with self.lock:
+            self.stopping.set()
             procs = list(self.running.values())
         for proc in procs:
             if proc.poll() is None:
