@@ -67,9 +67,8 @@ def verdict_moves(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """One line per claim of either report, in the new report's order: its old and new effect and verdict
     (in full: confounds and learning warnings included), and whether the verdict word moved (a claim only
     one report makes says so)."""
-    order = {"_order_old": old.reset_index(drop=True).index, "_order_new": new.reset_index(drop=True).index}
-    merged = (old.assign(_order_old=order["_order_old"])
-              .merge(new.assign(_order_new=order["_order_new"]), on=KEY, how="outer", suffixes=("_old", "_new"),
+    merged = (old.assign(_order_old=range(len(old)))
+              .merge(new.assign(_order_new=range(len(new))), on=KEY, how="outer", suffixes=("_old", "_new"),
                      indicator=True)
               .sort_values(["_order_new", "_order_old"], na_position="last"))  # the new report's order
     lines = []
