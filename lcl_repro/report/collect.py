@@ -6,6 +6,7 @@ the fingerprint up among the finished runs of that dataset/method/encoder.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -41,12 +42,21 @@ class Run:
 
     def minority_classes(self) -> set[str]:
         """The classes this run's sampling made minority (dataset.sampling.minority_classes)."""
-        cfg = OmegaConf.load(self.folder / "config.yaml")
-        return set(OmegaConf.select(cfg, "dataset.sampling.minority_classes") or [])
+        config = self.folder / "config.yaml"
+        stat = config.stat()
+        return set(minority_classes_of(config, stat.st_mtime_ns, stat.st_size))
 
     def predictions(self) -> dict[str, np.ndarray]:
         with np.load(self.folder / "predictions.npz", allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
+
+
+@functools.lru_cache(maxsize=4096)
+def minority_classes_of(config: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """dataset.sampling.minority_classes of a run's config.yaml, parsed once per version of the file
+    (a report scores each run once per metric and claim, and OmegaConf.load is slow)."""
+    cfg = OmegaConf.load(config)
+    return tuple(OmegaConf.select(cfg, "dataset.sampling.minority_classes") or [])
 
 
 @dataclass

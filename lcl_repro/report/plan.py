@@ -64,6 +64,21 @@ def data_hash(cfg) -> str:
     return record.data_identity(load_data(cfg))["data_hash"]
 
 
+def per_data(hash_of: Callable) -> Callable:
+    """`hash_of` computed once per data a run reads: `load_data` depends only on the dataset config,
+    the data folder and the seed, which the systems of a table share (one read instead of one per system)."""
+    from omegaconf import OmegaConf
+
+    hashes: dict[tuple[str, str, int], str] = {}
+
+    def cached(cfg) -> str:
+        key = (OmegaConf.to_yaml(cfg.dataset, resolve=True), str(cfg.data_dir), int(cfg.seed))
+        if key not in hashes:
+            hashes[key] = hash_of(cfg)
+        return hashes[key]
+    return cached
+
+
 def run_state(folder: Path, cfg, hash_of: Callable = data_hash) -> str:
     """"finished", "to do", "rerun: <why>" (a record not whole or of an older format: to do) or
     "conflict: ..." for a run folder, by the rules `run.py` applies (record.read_done, the settings
@@ -89,6 +104,7 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
     from lcl_repro.train import checkpoint
 
     seeds = seeds_for(table, scale)
+    data_hash = per_data(data_hash)
     out = []
     for cell in cells(table, scale, runnable_only=True):
         plan = CellPlan(cell)
