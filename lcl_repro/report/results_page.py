@@ -28,6 +28,7 @@ from lcl_repro.track.files import write_text
 
 PAGE = "README.md"
 COMMENTARY = "commentary.md"  # hand-written, optional; every number in it must be on the generated page
+CHANGES = "CHANGES.md"  # hand-written: how and why the committed protocols changed (results/CHANGES.md)
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)")
 FOREST = "reports/forest"  # beside the tables' folders; its PDF is ignored like theirs
 BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"
@@ -86,6 +87,28 @@ def short_verdict(row) -> str:
         arms = re.findall(r"(?:^|; )(.+?) did not learn: ", reason)
         text = text.replace(f" ({reason})", f" ({', '.join(arms)} did not learn)" if arms else "", 1)
     return text
+
+
+def superseded(rep: Report) -> Optional[tuple[str, str]]:
+    """(the report's protocol, the table's default now) when the committed report was made under a
+    protocol the table no longer defaults to (conf/paper/<table>.yaml `protocols:`), else None."""
+    from lcl_repro.report.committed import committed_protocol
+    from lcl_repro.report.tables import load_table
+
+    made_with = committed_protocol(rep.folder)
+    default = load_table(rep.table).applied_protocol
+    return (made_with, default) if made_with and default and made_with != default else None
+
+
+def superseded_note(reports: list[Report], changes: str) -> list[str]:
+    """A paragraph naming the tables whose tested claims come from a superseded protocol ([] when none)."""
+    old = [(rep.table, *superseded(rep)) for rep in reports if len(tested(rep.claims)) and superseded(rep)]
+    if not old:
+        return []
+    listed = "; ".join(f"{table} (`{made}`; now `{now}`)" for table, made, now in old)
+    return ["", f"**Superseded protocol.** These tables' verdicts come from runs of a protocol their config no "
+            f"longer defaults to: {listed}. Why each protocol changed, and how each verdict moves once its rerun "
+            f"is complete: [{Path(changes).name}]({changes})."]
 
 
 def tested(claims: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +173,7 @@ def page(reports: list[Report], commentary: str = "") -> str:
              "from the committed run records. The verdict rule, the learning checks and their thresholds, Holm's "
              "correction and confounds are defined in [docs/verdicts.md](../docs/verdicts.md).", "",
              f"![every claim: our difference with its 95% CI beside the paper's]({FOREST}.png)", "",
-             "## Every claim", "", summary_table(reports, link=""), ""]
+             "## Every claim", "", summary_table(reports, link=""), *superseded_note(reports, CHANGES), ""]
     if commentary.strip():
         parts += ["## Commentary", "", f"_Hand-written in `results/{COMMENTARY}`; every number in it also appears in "
                   "the generated tables on this page (`committed check` verifies it)._", "", commentary.strip(), ""]
@@ -158,6 +181,10 @@ def page(reports: list[Report], commentary: str = "") -> str:
         parts += [f"## {heading(rep)}", "", f"**{rep.header[0].lstrip('# ')}**", "",
                   *[f"    {line}" for line in rep.header[1:]], "",
                   f"Full report: [reports/{rep.table}/{rep.scale}/report.md](reports/{rep.table}/{rep.scale}/report.md)."]
+        old_protocol = superseded(rep)
+        if old_protocol:
+            parts += ["", f"Run under protocol `{old_protocol[0]}`; this table now defaults to `{old_protocol[1]}` "
+                      f"(its rerun and how the verdicts move: [{CHANGES}]({CHANGES}))."]
         if len(rep.claims):
             untested = len(rep.claims) - len(tested(rep.claims))
             parts += ["", "### Claims", "", claims_table(rep.claims)]
@@ -173,7 +200,8 @@ def page(reports: list[Report], commentary: str = "") -> str:
 
 def readme_block(reports: list[Report]) -> str:
     """The verdict summary README.md carries between its markers."""
-    return "\n".join([BEGIN, "", summary_table(reports, link="results/README.md"), "",
+    return "\n".join([BEGIN, "", summary_table(reports, link="results/README.md"),
+                      *superseded_note(reports, f"results/{CHANGES}"), "",
                       "Generated from the committed reports by `python -m lcl_repro.report.results_page`; details, "
                       "learning checks and figures: [results/README.md](results/README.md); rules: "
                       "[docs/verdicts.md](docs/verdicts.md).", "", END])
