@@ -203,13 +203,28 @@ def mark_done(folder: Path, cfg: DictConfig, data: dict[str, str]) -> None:
                                     "files": files})
 
 
-def _git(*args: str) -> str | None:
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+# Committed run records and reports are outputs, not code: a run started while other records await their
+# commit is not "dirty" for it (the December 2026 audit found git_dirty true in every committed record).
+NOT_CODE = ("results",)
+MAX_LISTED_CHANGES = 50
+
+
+def _git(*args: str, cwd: Path = SOURCE_ROOT) -> str | None:
     try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parents[2])
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=cwd)
         return out.stdout.strip() if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def code_changes(cwd: Path = SOURCE_ROOT) -> list[str] | None:
+    """Paths that differ from the checked-out commit (modified, staged, untracked, not ignored), outside
+    NOT_CODE; None outside a git checkout."""
+    status = _git("status", "--porcelain", "--", ".", *(f":(exclude){path}" for path in NOT_CODE), cwd=cwd)
+    if status is None:
+        return None
+    return [line.strip().split(maxsplit=1)[1] for line in status.splitlines() if line.strip()]
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -224,14 +239,15 @@ def environment(device: str) -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    status = _git("status", "--porcelain")
+    changes = code_changes()
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "hostname": platform.node(),
         "packages": packages,
         "git_commit": _git("rev-parse", "HEAD"),
-        "git_dirty": bool(status) if status is not None else None,
+        "git_dirty": bool(changes) if changes is not None else None,  # outside results/ (NOT_CODE)
+        "git_changes": None if changes is None else changes[:MAX_LISTED_CHANGES],
         "device": device,
         "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else platform.processor() or "cpu",
         "cpu_model": cpu_model(),  # what a table's compute line names (report/aggregate.py::compute)
