@@ -83,7 +83,7 @@ def test_report_header_names_the_protocol_and_the_check_reads_it_back(tmp_path):
     (folder / "report.md").write_text("\n".join(header(load_table("scl_table4"), "cpu", "minilm", [0])) + "\n")
     assert committed.committed_protocol(folder) == "fair"
     (folder / "report.md").write_text("# a report from before the settings line\n")
-    assert committed.committed_protocol(folder) == "as_run_2026_11"  # committed.UNLABELLED_PROTOCOL
+    assert committed.committed_protocol(folder) == "as_run_2026_11"  # render.UNLABELLED_PROTOCOL
     assert apply_protocol(load_table("supclseq_table2"), None).applied_protocol is None
     assert not any(line.startswith(SETTINGS_PREFIX) for line in header(load_table("supclseq_table2"), "cpu", "minilm", [0]))
 

@@ -25,6 +25,7 @@ from typing import Optional
 from lcl_repro.compose import entry_point
 from lcl_repro.errors import ConfigError
 from lcl_repro.report import results_page
+from lcl_repro.report.render import committed_args, committed_protocol  # read back what render.header wrote
 from lcl_repro.report.results_page import committed_reports
 
 RESULTS = "results"
@@ -33,40 +34,6 @@ COMPARED = ("report.md", "cells.csv", "comparisons.csv", "table.tex", "figure_da
 # The run overrides every committed result was made with (bf16 after its parity check, docs/performance.md#bf16-on-cpu;
 # no embeddings, to keep results/ small): a report only finds runs of the same settings.
 COMMITTED_EXTRA = "[hardware=cpu_bf16,save_embeddings=false]"
-# The table protocol of reports committed before report.md carried a `table settings:` line (the November 2026
-# runs; conf/paper/<table>.yaml `protocols:`), used for a table that has it when the line is absent.
-UNLABELLED_PROTOCOL = "as_run_2026_11"
-
-
-def committed_args(folder: Path) -> list[str]:
-    """The extra run overrides the committed report was made with (its `extra run overrides:` line)."""
-    from lcl_repro.report.render import EXTRA_PREFIX
-
-    for line in (Path(folder) / "report.md").read_text().splitlines():
-        if line.startswith(EXTRA_PREFIX):
-            return line[len(EXTRA_PREFIX):].split()
-    return []
-
-
-def committed_protocol(folder: Path) -> Optional[str]:
-    """The table protocol the committed report was made with: its `table settings:` line; for a report from
-    before that line, UNLABELLED_PROTOCOL where the table has it; else (or without a report) None, the
-    table's default."""
-    from lcl_repro.report.render import SETTINGS_PREFIX
-    from lcl_repro.report.tables import load_table
-
-    path = Path(folder) / "report.md"
-    if not path.is_file():  # nothing committed yet: what `make <table>` would make
-        return None
-    for line in path.read_text().splitlines():
-        if line.startswith(SETTINGS_PREFIX):
-            settings = dict(item.split("=", 1) for item in line[len(SETTINGS_PREFIX):].split())
-            return settings.get("protocol")
-    try:  # <results>/reports/<table>/<scale>
-        protocols = load_table(Path(folder).parent.name).protocols
-    except ConfigError:
-        return None
-    return UNLABELLED_PROTOCOL if UNLABELLED_PROTOCOL in protocols else None
 
 
 def rebuild(results: Path, table: str, scale: str, work: Path, data_dir: str = "data",

@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from lcl_repro.report.tables import PaperTable
+from lcl_repro.errors import ConfigError
+from lcl_repro.report.tables import PaperTable, load_table
 from lcl_repro.track.files import atomic_write, write_text
 
 SCALE_WARNING = {
@@ -47,10 +48,40 @@ def header(table: PaperTable, scale: str, encoder: str, seeds: list[int], extra:
              SCALE_WARNING[scale],
              f"paper: {table.source}; n = {table.reported_n or '?'} per cell"]
     # The report finds runs by their settings, so the overrides every run had (e.g. hardware=cpu_bf16)
-    # are part of what it shows; `committed.committed_args` reads them back from this line.
+    # are part of what it shows; `committed_args` below reads them back from this line.
     lines += [f"{SETTINGS_PREFIX}protocol={table.applied_protocol}"] if table.applied_protocol else []
     return lines + ([f"{EXTRA_PREFIX}{' '.join(extra)}"] if extra else [])
 
+
+# The table protocol of reports committed before report.md carried a `table settings:` line (the November 2026
+# runs; conf/paper/<table>.yaml `protocols:`), used for a table that has it when the line is absent.
+UNLABELLED_PROTOCOL = "as_run_2026_11"
+
+
+def committed_args(folder: Path) -> list[str]:
+    """The extra run overrides a (committed) report was made with (its `extra run overrides:` line)."""
+    for line in (Path(folder) / "report.md").read_text().splitlines():
+        if line.startswith(EXTRA_PREFIX):
+            return line[len(EXTRA_PREFIX):].split()
+    return []
+
+
+def committed_protocol(folder: Path) -> Optional[str]:
+    """The table protocol a (committed) report was made with: its `table settings:` line; for a report from
+    before that line, UNLABELLED_PROTOCOL where the table has it; else (or without a report) None, the
+    table's default."""
+    path = Path(folder) / "report.md"
+    if not path.is_file():  # nothing committed yet: what `make <table>` would make
+        return None
+    for line in path.read_text().splitlines():
+        if line.startswith(SETTINGS_PREFIX):
+            settings = dict(item.split("=", 1) for item in line[len(SETTINGS_PREFIX):].split())
+            return settings.get("protocol")
+    try:  # <results>/reports/<table>/<scale>
+        protocols = load_table(Path(folder).parent.name).protocols
+    except ConfigError:
+        return None
+    return UNLABELLED_PROTOCOL if UNLABELLED_PROTOCOL in protocols else None
 
 def cells_frame(rows: list[dict[str, Any]], table: PaperTable) -> pd.DataFrame:
     """Wide view: one line per (column, system), ours / paper / difference for each metric."""

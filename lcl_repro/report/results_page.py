@@ -23,7 +23,7 @@ from typing import Optional
 import pandas as pd
 
 from lcl_repro.compose import entry_point
-from lcl_repro.report.render import fmt, fmt_ci, fmt_p, write_csv
+from lcl_repro.report.render import committed_protocol, fmt, fmt_ci, fmt_p, write_csv
 from lcl_repro.track.files import write_text
 
 PAGE = "README.md"
@@ -92,7 +92,6 @@ def short_verdict(row) -> str:
 def superseded(rep: Report) -> Optional[tuple[str, str]]:
     """(the report's protocol, the table's default now) when the committed report was made under a
     protocol the table no longer defaults to (conf/paper/<table>.yaml `protocols:`), else None."""
-    from lcl_repro.report.committed import committed_protocol
     from lcl_repro.report.tables import load_table
 
     made_with = committed_protocol(rep.folder)
