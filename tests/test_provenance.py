@@ -35,3 +35,14 @@ def test_only_changes_outside_results_make_the_code_dirty(tmp_path):
 
 def test_outside_a_checkout_the_flag_is_unknown_not_clean(tmp_path):
     assert record.code_changes(tmp_path) is None
+
+
+def test_the_checkout_is_read_once_per_process_as_a_multirun_imports_its_code_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(record, "_git", lambda *args, **kw: calls.append(args) or "")
+    record.source_state.cache_clear()
+    try:
+        first = record.source_state()
+        assert record.source_state() == first and len(calls) == 2  # rev-parse HEAD and status, once
+    finally:
+        record.source_state.cache_clear()

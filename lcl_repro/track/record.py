@@ -13,6 +13,7 @@ truncated record as finished.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -227,6 +228,13 @@ def code_changes(cwd: Path = SOURCE_ROOT) -> list[str] | None:
     return [line.strip().split(maxsplit=1)[1] for line in status.splitlines() if line.strip()]
 
 
+@functools.cache
+def source_state() -> tuple[str | None, list[str] | None]:
+    """(commit, code_changes) of the checkout, read once per process: a multirun imports its code once, so
+    a commit made while it runs must not be credited to its later runs."""
+    return _git("rev-parse", "HEAD"), code_changes()
+
+
 def environment(device: str) -> dict[str, Any]:
     import torch
 
@@ -239,13 +247,13 @@ def environment(device: str) -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    changes = code_changes()
+    commit, changes = source_state()
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "hostname": platform.node(),
         "packages": packages,
-        "git_commit": _git("rev-parse", "HEAD"),
+        "git_commit": commit,
         "git_dirty": bool(changes) if changes is not None else None,  # outside results/ (NOT_CODE)
         "git_changes": None if changes is None else changes[:MAX_LISTED_CHANGES],
         "device": device,
