@@ -2,6 +2,7 @@
 (results/ holds run records and reports, never code, so records awaiting their commit are not changes)."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -39,10 +40,47 @@ def test_outside_a_checkout_the_flag_is_unknown_not_clean(tmp_path):
 
 def test_the_checkout_is_read_once_per_process_as_a_multirun_imports_its_code_once(monkeypatch):
     calls = []
-    monkeypatch.setattr(record, "_git", lambda *args, **kw: calls.append(args) or "")
+    monkeypatch.setattr(record, "run_git", lambda *args, **kw: calls.append(args) or "")
     record.source_state.cache_clear()
     try:
         first = record.source_state()
         assert record.source_state() == first and len(calls) == 2  # rev-parse HEAD and status, once
     finally:
         record.source_state.cache_clear()
+
+
+def write_env(results, name: str, **env) -> None:
+    folder = results / "runs" / "emoint" / "ce" / "minilm" / name
+    folder.mkdir(parents=True)
+    (folder / "environment.json").write_text(json.dumps(env))
+
+
+def test_provenance_groups_the_records_by_how_their_training_code_differs_from_head(tmp_path):
+    from lcl_repro.report.committed import provenance
+
+    loop = tmp_path / "lcl_repro" / "train" / "loop.py"
+    loop.parent.mkdir(parents=True)
+    loop.write_text("epochs = 5\n")
+    (tmp_path / "README.md").write_text("a\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "first")
+    first = record.run_git("rev-parse", "HEAD", cwd=tmp_path)
+    loop.write_text("epochs = 15\n")
+    git(tmp_path, "commit", "-q", "-am", "training changes")
+    (tmp_path / "README.md").write_text("b\n")
+    git(tmp_path, "commit", "-q", "-am", "docs only")
+    second = record.run_git("rev-parse", "HEAD~1", cwd=tmp_path)
+    results = tmp_path / "results"
+    write_env(results, "old", git_commit=first, git_dirty=True)  # the older format
+    write_env(results, "a", git_commit=second, git_dirty=False, git_changes=[])
+    write_env(results, "b", git_commit=second, git_dirty=True, git_changes=["lcl_repro/train/loop.py", "notes.txt"])
+    write_env(results, "lost", git_commit="0" * 40, git_dirty=False, git_changes=[])
+    lines = provenance(results, cwd=tmp_path)
+    assert lines[0].startswith("4 run record(s) under")
+    assert f"  2 record(s) at 1 commit(s) ({second[:7]}, " in lines[1] and lines[1].endswith("training code as at HEAD")
+    assert f"({first[:7]}, " in lines[2] and lines[2].endswith("differs from HEAD in lcl_repro/train/loop.py")
+    assert lines[3].endswith("training code unknown (the commit is not in this checkout's history)")
+    assert lines[4] == "ran uncommitted training code: 1 of the 3 record(s) that list their changes (git_changes)"
+    assert lines[5].endswith("b: lcl_repro/train/loop.py")
+    assert lines[6].startswith("1 record(s) of the older format")

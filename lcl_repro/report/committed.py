@@ -4,6 +4,7 @@ run records.
 
     python -m lcl_repro.report.committed cell paper=lcl_table1 system=LCL column=EmoInt   # make demo
     python -m lcl_repro.report.committed check                                             # exit 1 on drift
+    python -m lcl_repro.report.committed provenance                                        # which code made the records
 
 `check` rebuilds every committed report from the committed run records (report.md, cells.csv,
 comparisons.csv, table.tex and the figures' numbers, figure_data.csv), re-renders the results page
@@ -199,6 +200,54 @@ def cell_result(results: Path, table: str, system: str, column: str, scale: str 
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- which code made the records
+# The code that turns a run's config.yaml into its numbers; configs need no check (config.yaml holds what ran).
+TRAINING_CODE = ("run.py", "lcl_repro/pipeline.py", "lcl_repro/train", "lcl_repro/losses", "lcl_repro/methods",
+                 "lcl_repro/models", "lcl_repro/data", "lcl_repro/eval")
+
+
+def provenance(results: Path, cwd: Optional[Path] = None) -> list[str]:
+    """Which code made the run records under `results/runs`: per commit they name, how many records and
+    whether TRAINING_CODE then was what it is at HEAD; then the records that ran uncommitted training code
+    (environment.json `git_changes`) and those of the older format, whose `git_dirty` cannot tell."""
+    import json
+    from collections import Counter
+
+    from lcl_repro.track.record import SOURCE_ROOT, run_git
+
+    cwd = cwd or SOURCE_ROOT
+    envs = {path.parent: json.loads(path.read_text()) for path in sorted((Path(results) / "runs").rglob("environment.json"))}
+    commits = Counter(env.get("git_commit") for env in envs.values())
+    lines = [f"{len(envs)} run record(s) under {Path(results) / 'runs'}; training code: {', '.join(TRAINING_CODE)}"]
+    groups: dict[str, list[tuple[str, str, int]]] = {}  # the training code's difference from HEAD -> commits
+    for commit, n in commits.items():
+        date = run_git("log", "-1", "--format=%cs", str(commit), cwd=cwd) if commit else None
+        if not date:
+            groups.setdefault("unknown (the commit is not in this checkout's history)", []).append((str(commit)[:7], "", n))
+            continue
+        changed = run_git("diff", "--name-only", str(commit), "HEAD", "--", *TRAINING_CODE, cwd=cwd)
+        what = f"differs from HEAD in {', '.join(changed.split())}" if changed else "as at HEAD"
+        groups.setdefault(what, []).append((commit[:7], date, n))
+    for what, members in sorted(groups.items(), key=lambda item: (-sum(n for *_, n in item[1]), item[0])):
+        dates = sorted(d for _, d, _ in members if d)
+        span = f", {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else ""
+        names = ", ".join(c for c, _, _ in sorted(members, key=lambda m: -m[2])[:3]) + (", ..." if len(members) > 3 else "")
+        lines.append(f"  {sum(n for *_, n in members)} record(s) at {len(members)} commit(s) ({names}{span}): "
+                     f"training code {what}")
+    uncommitted = [f"{folder}: {', '.join(touched)}" for folder, env in envs.items()
+                   if (touched := [p for p in env.get("git_changes") or [] if p.startswith(TRAINING_CODE)])]
+    listed = sum("git_changes" in env for env in envs.values())
+    if listed:
+        lines.append(f"ran uncommitted training code: {len(uncommitted)} of the {listed} record(s) that list their "
+                     "changes (git_changes)")
+        lines += [f"  {line}" for line in uncommitted]
+    older = sum("git_changes" not in env and bool(env.get("git_dirty")) for env in envs.values())
+    if older:
+        lines.append(f"{older} record(s) of the older format: git_dirty without git_changes (uncommitted results "
+                     "set it too), so whether they ran uncommitted code is not recorded")
+    return lines
+
+
 # --------------------------------------------------------------------------- command line
 @dataclass
 class CommittedArgs:
@@ -212,8 +261,8 @@ class CommittedArgs:
 
 
 def parse(argv: list[str]) -> tuple[str, CommittedArgs]:
-    if not argv or argv[0] not in ("cell", "check"):
-        raise ConfigError("usage: python -m lcl_repro.report.committed cell|check [key=value ...] "
+    if not argv or argv[0] not in ("cell", "check", "provenance"):
+        raise ConfigError("usage: python -m lcl_repro.report.committed cell|check|provenance [key=value ...] "
                           f"(keys: {', '.join(CommittedArgs.__dataclass_fields__)})")
     from lcl_repro.report.cli_args import parse_dotlist
 
@@ -224,6 +273,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     command, args = parse(sys.argv[1:] if argv is None else argv)
     if command == "cell":
         print(cell_result(Path(args.results), args.paper, args.system, args.column, args.scale), flush=True)
+        return 0
+    if command == "provenance":
+        print("\n".join(provenance(Path(args.results))), flush=True)
         return 0
     reports = committed_reports(Path(args.results))
     problems = check(Path(args.results), args.data_dir, Path(args.readme), log=lambda line: print(line, flush=True))

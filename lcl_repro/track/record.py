@@ -211,7 +211,7 @@ NOT_CODE = ("results",)
 MAX_LISTED_CHANGES = 50
 
 
-def _git(*args: str, cwd: Path = SOURCE_ROOT) -> str | None:
+def run_git(*args: str, cwd: Path = SOURCE_ROOT) -> str | None:
     try:
         out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=cwd)
         return out.stdout.strip() if out.returncode == 0 else None
@@ -222,7 +222,7 @@ def _git(*args: str, cwd: Path = SOURCE_ROOT) -> str | None:
 def code_changes(cwd: Path = SOURCE_ROOT) -> list[str] | None:
     """Paths that differ from the checked-out commit (modified, staged, untracked, not ignored), outside
     NOT_CODE; None outside a git checkout."""
-    status = _git("status", "--porcelain", "--", ".", *(f":(exclude){path}" for path in NOT_CODE), cwd=cwd)
+    status = run_git("status", "--porcelain", "--", ".", *(f":(exclude){path}" for path in NOT_CODE), cwd=cwd)
     if status is None:
         return None
     return [line.strip().split(maxsplit=1)[1] for line in status.splitlines() if line.strip()]
@@ -232,7 +232,7 @@ def code_changes(cwd: Path = SOURCE_ROOT) -> list[str] | None:
 def source_state() -> tuple[str | None, list[str] | None]:
     """(commit, code_changes) of the checkout, read once per process: a multirun imports its code once, so
     a commit made while it runs must not be credited to its later runs."""
-    return _git("rev-parse", "HEAD"), code_changes()
+    return run_git("rev-parse", "HEAD"), code_changes()
 
 
 def environment(device: str) -> dict[str, Any]:
