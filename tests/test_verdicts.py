@@ -105,6 +105,13 @@ def test_confounds_are_shared_keys_that_differ_beyond_the_declared_method(tmp_pa
     assert verdicts.confounds(lcl, ce, []) == ["method.lr 3e-05 vs 2e-05", "method.views 2 vs 1"]
 
 
+def test_keys_that_never_change_a_runs_numbers_are_no_confound(tmp_path):
+    # a run started with embeddings on, its arm-mate and the other arm without: the numbers cannot differ by it
+    ce = cell_runs(tmp_path, "ce", {"save_embeddings": True, "hardware": {"num_threads": 2, "precision": "bf16"}})
+    scl = cell_runs(tmp_path, "scl", {"save_embeddings": False, "hardware": {"num_threads": 1, "precision": "fp32"}})
+    assert verdicts.confounds(scl, ce, []) == ["hardware.precision fp32 vs bf16"]
+
+
 def test_every_shipped_comparison_states_a_claim_and_a_bad_one_is_refused():
     for name in table_names():
         for comp in load_table(name).comparisons:

@@ -109,6 +109,15 @@ def resolved_settings(cr: CellRuns) -> dict[str, set[str]]:
     return values
 
 
+def never_changes_numbers(key: str) -> bool:
+    """A key left out of a run's identity because it never changes its numbers (record.NON_IDENTITY_KEYS:
+    save_embeddings, logger, ...; hardware.num_threads, ...): never a confound."""
+    from lcl_repro.track.record import NON_IDENTITY_HARDWARE, NON_IDENTITY_KEYS
+
+    top, _, rest = key.partition(".")
+    return top in NON_IDENTITY_KEYS or (top == "hardware" and rest in NON_IDENTITY_HARDWARE)
+
+
 def confounds(a: CellRuns, b: CellRuns, method_keys: list[str]) -> list[str]:
     """"key a-values vs b-values" for every key both arms' runs have that differs between them and is
     neither declared part of the method (`method_keys`) nor a per-run key. A key only one method has
@@ -116,7 +125,7 @@ def confounds(a: CellRuns, b: CellRuns, method_keys: list[str]) -> list[str]:
     va, vb = resolved_settings(a), resolved_settings(b)
     out = []
     for key in sorted(set(va) & set(vb)):
-        if key in RUN_KEYS or key in method_keys or va[key] == vb[key]:
+        if key in RUN_KEYS or never_changes_numbers(key) or key in method_keys or va[key] == vb[key]:
             continue
         out.append(f"{key} {'/'.join(sorted(va[key]))} vs {'/'.join(sorted(vb[key]))}")
     return out
