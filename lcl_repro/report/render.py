@@ -83,6 +83,7 @@ def committed_protocol(folder: Path) -> Optional[str]:
         return None
     return UNLABELLED_PROTOCOL if UNLABELLED_PROTOCOL in protocols else None
 
+
 def cells_frame(rows: list[dict[str, Any]], table: PaperTable) -> pd.DataFrame:
     """Wide view: one line per (column, system), ours / paper / difference for each metric."""
     lines: dict[tuple[str, str], dict[str, str]] = {}

@@ -101,7 +101,7 @@ def superseded(rep: Report) -> Optional[tuple[str, str]]:
 
 def superseded_note(reports: list[Report], changes: str) -> list[str]:
     """A paragraph naming the tables whose tested claims come from a superseded protocol ([] when none)."""
-    old = [(rep.table, *superseded(rep)) for rep in reports if len(tested(rep.claims)) and superseded(rep)]
+    old = [(rep.table, *protocols) for rep in reports if len(tested(rep.claims)) and (protocols := superseded(rep))]
     if not old:
         return []
     listed = "; ".join(f"{table} (`{made}`; now `{now}`)" for table, made, now in old)

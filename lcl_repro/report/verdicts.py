@@ -32,8 +32,9 @@ REVERSED = "reversed"
 UNTESTABLE = "untestable"
 INCONCLUSIVE = "inconclusive"
 VOCABULARY = (REPRODUCED, SAME, OPPOSITE, REVERSED, UNTESTABLE, INCONCLUSIVE)
-# Keys that differ between any two runs by design, never a setting of the comparison.
-RUN_KEYS = frozenset({"seed", "run_tag", "output_root", "cache_dir", "data_dir", "method.name", "progress"})
+# Keys that differ between any two runs by design, never a setting of the comparison (output folders, run_tag
+# and the like are outside a run's identity: never_changes_numbers).
+RUN_KEYS = frozenset({"seed", "method.name"})
 
 
 @dataclass
