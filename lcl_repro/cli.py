@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from lcl_repro.compose import (compose, config_loader, exit_on_user_error, hydra_initialised, hydra_main,
-                               parse_overrides)
+                               parse_overrides, with_seed)
 from lcl_repro.env import configure_offline_mode
 from lcl_repro.errors import EXIT_BUSY, ConfigError, interrupted, stop_on_sigterm
 
@@ -157,8 +157,7 @@ def preflight(args: list[str], confirmed: bool = False) -> None:
             seed = next((o.split("=", 1)[1] for o in job if o.startswith("seed=")), None)
             same_but_seed = tuple(o for o in job if not o.startswith("seed="))
             if seed is not None and seed.lstrip("-").isdigit() and same_but_seed in composed:
-                cfg = composed[same_but_seed]
-                cfg.seed = int(seed)
+                cfg = with_seed(composed[same_but_seed], int(seed))
             else:
                 cfg = compose(list(job))
                 composed.setdefault(same_but_seed, cfg)

@@ -86,6 +86,18 @@ def compose(overrides: Sequence[str] = (), *, return_hydra_config: bool = False)
         raise ConfigError(explain_composition_error(err)) from err
 
 
+def with_seed(cfg: DictConfig, seed: int) -> DictConfig:
+    """`cfg` as `compose` gives it with `seed=<seed>` in place of its own: the seed is a plain value that
+    no config group or default depends on, so the sweep check, the plan and the report compose once per
+    setting and set the seed per run (about 0.15 s saved per seed; tests/test_config.py checks the
+    two agree on the fingerprint, the run folder and the sampled data's settings)."""
+    import copy
+
+    out = copy.deepcopy(cfg)
+    out.seed = int(seed)
+    return out
+
+
 def parse_overrides(args: Sequence[str], loader=None) -> list:
     """Hydra's own parse of command-line overrides (sweeps, ranges, intervals); `ConfigError` on bad syntax."""
     from hydra.core.override_parser.overrides_parser import OverridesParser

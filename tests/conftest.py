@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import os
+import signal
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+# A shell starts a background command (`make test &`, `nohup ... &`) with SIGINT ignored, and an ignored
+# signal stays ignored in every process it starts: the tests that press Ctrl-C on a run or a sweep would
+# see nothing happen and leave it training. A handled signal is reset to the default in a child, so
+# handling it here gives every subprocess a terminal's Ctrl-C, however pytest was started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from pathlib import Path  # noqa: E402
 

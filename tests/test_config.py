@@ -66,3 +66,23 @@ def test_dropout_views_out_of_range():
     cfg = compose_config(["method=supcl_seq", "method.dropout_views=[0.1,1.0]"])
     with pytest.raises(ConfigError, match="dropout"):
         validate(cfg)
+
+
+@pytest.mark.parametrize("table", ["lcl_table1", "scl_table4", "lacon_imbalance", "lacon_table4"])
+def test_setting_the_seed_gives_the_config_composing_with_it_gives(table):
+    """The plan, the report and the sweep check compose once per setting and set the seed per run
+    (`with_seed`): the config, its fingerprint and its run folder must be those of composing with the
+    seed, also where the seed picks the data (few-shot samples, imbalanced subsets)."""
+    from omegaconf import OmegaConf
+
+    from lcl_repro.compose import with_seed
+    from lcl_repro.report.tables import cell_overrides, cells, load_table
+    from lcl_repro.track import record
+
+    cell = cells(load_table(table), "cpu", runnable_only=True)[-1]
+    composed = compose_config(cell_overrides(cell, 3))
+    swapped = with_seed(compose_config(cell_overrides(cell, 0)), 3)
+    assert OmegaConf.to_container(swapped, resolve=True) == OmegaConf.to_container(composed, resolve=True)
+    assert record.fingerprint(swapped) == record.fingerprint(composed)
+    assert record.run_dir(swapped, cell_overrides(cell, 3)) == record.run_dir(composed, cell_overrides(cell, 3))
+    assert swapped.seed == 3 and with_seed(composed, 0).seed == 0 and composed.seed == 3  # a copy: the original stays

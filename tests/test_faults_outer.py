@@ -172,8 +172,7 @@ def test_full_disk_is_one_line_with_exit_74_and_no_partial_file(small_disk, tmp_
 def test_interrupted_multirun_is_one_line_removes_its_lock_and_resumes(tmp_path, sig, code, what):
     args = [sys.executable, str(REPO / "run.py"), *TINY, "method.epochs=30", "seed=0..1", f"data_dir={DATA}",
             f"output_root={tmp_path}"]
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:  # interrupt it mid-training
         if line.startswith("[train epoch 3]"):
             proc.send_signal(sig)

@@ -3,6 +3,7 @@ n at a time at cores // n threads, each run trained once (the per-run lock), one
 run, a memory check before anything starts, and Ctrl-C that stops every job and leaves resumable runs."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +18,24 @@ from lcl_repro.report import jobs
 from lcl_repro.report.sweep import RUN_PY
 from lcl_repro.track import lock
 from tests.conftest import DATA, REPO, compose_config, needs_data
+
+
+@contextlib.contextmanager
+def sweep_process(command: list[str]):
+    """The sweep as a terminal would start it (its own process group). Whatever the test asserts, the
+    sweep is stopped on the way out: its jobs train in their own sessions, so a failed test would
+    otherwise leave them training for the rest of the suite. SIGTERM is the sweep's own way to stop them."""
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_a_sweep_command_splits_into_its_runs_in_hydras_order():
@@ -92,17 +111,16 @@ def test_a_stopped_sweep_stops_every_job_and_leaves_resumable_runs(tmp_path, sto
     root = tmp_path / "out"
     command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
                f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=400]", "jobs=2"]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    deadline = time.monotonic() + 600
-    while len(list(root.rglob("checkpoint/last.pt"))) < 2:  # both jobs mid-training, past a checkpoint
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
-        time.sleep(0.1)
-    if stop == "ctrl_c":
-        os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=180)
+    with sweep_process(command) as proc:
+        deadline = time.monotonic() + 600
+        while len(list(root.rglob("checkpoint/last.pt"))) < 2:  # both jobs mid-training, past a checkpoint
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
+            time.sleep(0.1)
+        if stop == "ctrl_c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=180)
     print(out[-2000:])
     assert proc.returncode == code
     assert f"{what}: rerun the same command to resume" in out
@@ -120,14 +138,13 @@ def test_sigterm_to_a_one_job_sweep_stops_its_run_too(tmp_path):
     root = tmp_path / "out"
     command = [sys.executable, "-m", "lcl_repro.report.sweep", "paper=lcl_table2", "scale=smoke", f"output_root={root}",
                f"data_dir={DATA}", "extra=[encoder=tiny,method.epochs=400]"]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not list(root.rglob("checkpoint/last.pt")):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=180)
+    with sweep_process(command) as proc:
+        deadline = time.monotonic() + 600
+        while not list(root.rglob("checkpoint/last.pt")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=180)
     print(out[-2000:])
     assert proc.returncode == EXIT_TERMINATED
     # the run's line, then the sweep's: the run stopped on the signal, not on a closed pipe

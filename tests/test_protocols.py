@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lcl_repro.compose import compose, hydra_initialised
+from lcl_repro.compose import compose, hydra_initialised, with_seed
 from lcl_repro.errors import ConfigError
 from lcl_repro.report import committed
 from lcl_repro.report.cli_args import parse_args
@@ -24,13 +24,12 @@ EXTRA = ["hardware=cpu_bf16", "save_embeddings=false", f"output_root={RESULTS}"]
 def finished_runs(table) -> int:
     """Runs of the table at SCALE=cpu with a finished record of exactly these settings, found as the report
     finds them: by fingerprint among the DONE files of their dataset / method / encoder."""
-    found = 0
+    found, seeds = 0, seeds_for(table, "cpu")
     with hydra_initialised():
         for cell in cells(table, "cpu", runnable_only=True):
-            for seed in seeds_for(table, "cpu"):
-                cfg = compose([*cell_overrides(cell, seed), *EXTRA])
-                folder = RESULTS / "runs" / cfg.dataset.name / cfg.method.name / cfg.encoder.name
-                found += record.fingerprint(cfg) in fingerprints(folder)
+            cfg = compose([*cell_overrides(cell, seeds[0]), *EXTRA])
+            folder = RESULTS / "runs" / cfg.dataset.name / cfg.method.name / cfg.encoder.name
+            found += sum(record.fingerprint(with_seed(cfg, seed)) in fingerprints(folder) for seed in seeds)
     return found
 
 
@@ -39,7 +38,7 @@ def fingerprints(folder: Path) -> frozenset[str]:
     return frozenset(record.read_done(done.parent)["fingerprint"] for done in folder.rglob(record.DONE_FILE))
 
 
-@pytest.mark.slow  # composes every run of four tables
+@pytest.mark.slow  # composes every cell of four tables
 @pytest.mark.parametrize("name", sorted(COMMITTED_RUNS))
 def test_the_old_protocol_finds_every_committed_run_and_the_new_default_none(name):
     folder = RESULTS / "reports" / name / "cpu"
@@ -101,7 +100,7 @@ def test_search_table_has_one_row_per_system_and_setting():
     assert (cfg.method.lam, cfg.method.temperature, cfg.method.max_steps, cfg.method.lr) == (0.1, 0.3, 1000, 1e-5)
 
 
-@pytest.mark.slow  # composes 120 search runs
+@pytest.mark.slow  # composes the 12 search cells, writes 119 run records
 def test_search_choices_follow_the_top_k_mean_of_validation_only(tmp_path):
     import json
 
@@ -116,12 +115,13 @@ def test_search_choices_follow_the_top_k_mean_of_validation_only(tmp_path):
     best_mean = search_label("CE+SCL", ("method.lam=0.9", "method.temperature=0.3"))
     with hydra_initialised():
         for cell in cells(search_table(table), "cpu", runnable_only=True):
+            composed = compose([*cell_overrides(cell, 0), *extra])
             for seed in range(10):
                 if cell.column == "SST-2 N=100" and seed == 9 and cell.system == best_top3:
                     continue
                 validation = {best_top3: [90, 90, 90] + [10] * 7, best_mean: [80] * 10}.get(cell.system, [50] * 10)[seed]
                 overrides = [*cell_overrides(cell, seed), *extra]
-                cfg = compose(overrides)
+                cfg = with_seed(composed, seed)
                 folder = record.run_dir(cfg, overrides)
                 folder.mkdir(parents=True)
                 (folder / "metrics.json").write_text(json.dumps({

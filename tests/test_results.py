@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from lcl_repro.report import committed, results_page
 from lcl_repro.report.__main__ import paper_report
 from lcl_repro.report.cli_args import ReportArgs
-from lcl_repro.compose import compose
+from lcl_repro.compose import compose, with_seed
 from lcl_repro.report.tables import cell_overrides, cells, load_table
 from lcl_repro.track import record
 from lcl_repro.track.files import write_json, write_text
@@ -82,11 +82,13 @@ def test_committed_results_page_and_plans_match(monkeypatch):
 
 
 # --------------------------------------------------------------------------- a synthetic results folder
-def synthetic_run(root, cell, seed: int, accuracy: float) -> None:
+def synthetic_run(root, cell, seed: int, accuracy: float, composed=None) -> None:
     """A finished run record of one cell and seed as run.py would file it, with made-up metrics and no
-    predictions.npz (committed records may leave it out)."""
+    predictions.npz (committed records may leave it out). `composed`: the cell's config at any seed."""
     overrides = cell_overrides(cell, seed)
-    cfg = compose([*overrides, f"output_root={root}"])
+    if composed is None:
+        composed = compose([*overrides, f"output_root={root}"])
+    cfg = with_seed(composed, seed)
     folder = record.run_dir(cfg, overrides)
     folder.mkdir(parents=True)
     write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
@@ -112,8 +114,9 @@ def synthetic_results(tmp_path_factory, data):
     table = load_table("lcl_table1")
     rng = np.random.default_rng(0)
     for cell in cells(table, "cpu", runnable_only=True):
+        composed = compose([*cell_overrides(cell, 0), f"output_root={root}"])
         for seed in range(table.seeds):
-            synthetic_run(root, cell, seed, round(SCORES[cell.system] + rng.normal(0, 0.5), 2))
+            synthetic_run(root, cell, seed, round(SCORES[cell.system] + rng.normal(0, 0.5), 2), composed)
     paper_report(ReportArgs(paper="lcl_table1", scale="cpu", output_root=str(root), data_dir=data))
     results_page.write_page(root)
     return root

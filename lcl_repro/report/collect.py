@@ -14,7 +14,7 @@ from typing import Any, Optional
 import numpy as np
 from omegaconf import OmegaConf
 
-from lcl_repro.compose import compose
+from lcl_repro.compose import compose, with_seed
 from lcl_repro.report.tables import Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
 from lcl_repro.track import record
 from lcl_repro.track.files import read_json
@@ -124,12 +124,12 @@ def collect(table: PaperTable, scale: str, output_root: Path, data_dir: Path,
         index = finished_runs(output_root, cfg.dataset.name, cfg.method.name, cfg.encoder.name, unusable)
         runs, left = [], []
         for seed in seeds:
-            cfg.seed = seed
-            found = index.get(record.fingerprint(cfg))
+            fingerprint = record.fingerprint(with_seed(cfg, seed))
+            found = index.get(fingerprint)
             if found is not None:
                 runs.append(Run(seed, found[0], read_json(found[0] / "metrics.json"), found[1]))
-            elif record.fingerprint(cfg) in unusable:
-                left.append(f"seed {seed}: {unusable[record.fingerprint(cfg)]}")
+            elif fingerprint in unusable:
+                left.append(f"seed {seed}: {unusable[fingerprint]}")
         runs, note = same_source(runs)
         if left:  # never silently: the cell would only say "partial"
             note = "; ".join(x for x in (note, f"{len(left)} record(s) left out, rerun to redo them ({'; '.join(left)})") if x)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from lcl_repro.compose import CONF_DIR
+from lcl_repro.compose import CONF_DIR, with_seed
 from lcl_repro.errors import ConfigError, UserError
 from lcl_repro.report.cli_args import ReportArgs
 from lcl_repro.track import record
@@ -179,10 +179,12 @@ def search_results(table, scale: str, output_root: Path, extra: list[str], compo
     points = {search_label(s, p): (s, p) for s in table.search.systems for p in search_points(table.search)}
     index: dict[Path, dict[str, Path]] = {}
     rows = []
+    seeds = seeds_for(searched, scale)
     for cell in cells(searched, scale, runnable_only=True):
         system, point = points[cell.system]
-        for seed in seeds_for(searched, scale):
-            cfg = compose([*cell_overrides(cell, seed), *extra])
+        composed = compose([*cell_overrides(cell, seeds[0]), *extra])
+        for seed in seeds:
+            cfg = with_seed(composed, seed)
             base = Path(output_root) / "runs" / cfg.dataset.name / cfg.method.name / cfg.encoder.name
             if base not in index:
                 index[base] = finished_index(base)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from lcl_repro.compose import with_seed
 from lcl_repro.errors import UserError
 from lcl_repro.report.cost import STAND_INS, DataStats, Rates, RunCost, data_stats, find_rates, rates_from, run_cost
 from lcl_repro.report.tables import Cell, PaperTable, cell_overrides, cells, missing_data, seeds_for
@@ -113,9 +114,10 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
         if absent:
             plan.missing, plan.todo = absent.split(";")[0], list(seeds)
             continue
+        composed = compose([*cell_overrides(cell, seeds[0]), *extra])
         for seed in seeds:
             overrides = [*cell_overrides(cell, seed), *extra]
-            cfg = compose(overrides)
+            cfg = with_seed(composed, seed)
             folder = record.run_dir(cfg, as_swept(overrides))
             state = run_state(folder, cfg, data_hash)
             if state == "finished":
@@ -138,7 +140,7 @@ def plan_cells(table: PaperTable, scale: str, extra: list[str], compose: Callabl
                     plan.restarts.append(f"{folder}: its checkpoint belongs to other settings or data, training "
                                          "from the first epoch")
         if rates is not None and plan.todo:
-            cfg = compose([*cell_overrides(cell, plan.todo[0]), *extra])
+            cfg = with_seed(composed, plan.todo[0])
             plan.cost = run_cost(cfg.method, stats(cfg), rates)
     return out
 
