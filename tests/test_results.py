@@ -82,12 +82,10 @@ def test_committed_results_page_and_plans_match(monkeypatch):
 
 
 # --------------------------------------------------------------------------- a synthetic results folder
-def synthetic_run(root, cell, seed: int, accuracy: float, composed=None) -> None:
+def synthetic_run(root, cell, composed, seed: int, accuracy: float) -> None:
     """A finished run record of one cell and seed as run.py would file it, with made-up metrics and no
     predictions.npz (committed records may leave it out). `composed`: the cell's config at any seed."""
     overrides = cell_overrides(cell, seed)
-    if composed is None:
-        composed = compose([*overrides, f"output_root={root}"])
     cfg = with_seed(composed, seed)
     folder = record.run_dir(cfg, overrides)
     folder.mkdir(parents=True)
@@ -116,7 +114,7 @@ def synthetic_results(tmp_path_factory, data):
     for cell in cells(table, "cpu", runnable_only=True):
         composed = compose([*cell_overrides(cell, 0), f"output_root={root}"])
         for seed in range(table.seeds):
-            synthetic_run(root, cell, seed, round(SCORES[cell.system] + rng.normal(0, 0.5), 2), composed)
+            synthetic_run(root, cell, composed, seed, round(SCORES[cell.system] + rng.normal(0, 0.5), 2))
     paper_report(ReportArgs(paper="lcl_table1", scale="cpu", output_root=str(root), data_dir=data))
     results_page.write_page(root)
     return root
